@@ -1,0 +1,1 @@
+"""Compiled Cogment wire contract (package ``cogmentAPI``), generated from ``protos/`` by ``nox -s protos``."""
