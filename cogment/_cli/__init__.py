@@ -1,0 +1,1 @@
+"""The ``cogment`` console command (private: only the entry point is public)."""
