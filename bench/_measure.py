@@ -1,0 +1,52 @@
+"""What a benchmark reports, and small helpers to time things."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One figure of one workload in one mode, with its baseline from the same run."""
+
+    workload: str
+    mode: str
+    value: float
+    unit: str
+    baseline_mode: str | None = None
+    baseline_value: float | None = None
+    higher_is_better: bool = True
+
+    @property
+    def ratio(self) -> float | None:
+        """How many times better than the baseline (>1 = better, whatever the unit's direction)."""
+        if self.baseline_value is None or self.baseline_value == 0 or self.value == 0:
+            return None
+        if self.higher_is_better:
+            return self.value / self.baseline_value
+        return self.baseline_value / self.value
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ratio"] = self.ratio
+        return data
+
+
+def median_seconds(fn: Callable[[], object], repeat: int) -> float:
+    """Median wall time of ``repeat`` calls of ``fn``."""
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def median_process_seconds(argv: Sequence[str], repeat: int) -> float:
+    """Median wall time of running a whole process ``repeat`` times (interleave callers' modes)."""
+    return median_seconds(lambda: subprocess.run(argv, check=True, capture_output=True), repeat)
