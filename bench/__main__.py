@@ -31,7 +31,9 @@ def _table(results: list[Measurement]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    parser.add_argument("suites", nargs="*", help=f"suites to run (default all: {', '.join(SUITES)})")
+    parser.add_argument(
+        "suites", nargs="*", help=f"suites to run (default all: {', '.join(SUITES)})"
+    )
     args = parser.parse_args(argv)
     unknown = [name for name in args.suites if name not in SUITES]
     if unknown:

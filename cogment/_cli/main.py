@@ -16,7 +16,10 @@ from cogment._version import __version__
 
 # (command words) -> (module, one-line help)
 COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
-    ("generate",): ("cogment_codegen._cli", "generate a typed cog_settings package from cogment.yaml"),
+    ("generate",): (
+        "cogment_codegen._cli",
+        "generate a typed cog_settings package from cogment.yaml",
+    ),
     ("services", "orchestrator"): ("cogment_services.orchestrator._cli", "run the Orchestrator"),
     ("services", "directory"): ("cogment_services.directory._cli", "run the Directory"),
     ("services", "trial_datastore"): (

@@ -26,7 +26,9 @@ def find_python310() -> str:
     if found:
         candidates.append(found)
     pyenv_root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    candidates += sorted(glob.glob(os.path.join(pyenv_root, "versions", "3.10*", "bin", "python3.10")))
+    candidates += sorted(
+        glob.glob(os.path.join(pyenv_root, "versions", "3.10*", "bin", "python3.10"))
+    )
     for candidate in candidates:
         probe = subprocess.run(
             [candidate, "-c", "import sys; print(sys.version_info[:2])"],
@@ -47,8 +49,15 @@ def reference_python() -> Path:
     VENV.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run([find_python310(), "-m", "venv", "--clear", str(VENV)], check=True)
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         REFERENCE_REQUIREMENT],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            REFERENCE_REQUIREMENT,
+        ],
         check=True,
     )
     marker.write_text(REFERENCE_REQUIREMENT + "\n")
