@@ -1,0 +1,191 @@
+"""The environment session."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Sequence
+from typing import Generic
+
+from google.protobuf.message import Message
+
+from cogment._errors import CogmentError
+from cogment._log import deprecated, logger
+from cogment._session import ActorInfo, ActT, ConfigT, ObsT, RecvEvent, Session, now_ns
+from cogment.api import common_pb2, environment_pb2
+
+__all__ = ["EnvironmentSession"]
+
+_NORMAL = common_pb2.NORMAL
+_LAST = common_pb2.LAST
+
+
+class EnvironmentSession(Session, Generic[ObsT, ActT, ConfigT]):
+    """Session of the environment of a trial, handed to the implementation registered with
+    ``Context.register_environment``.
+
+    Type parameters: union of the observation spaces, union of the action spaces, config type.
+    Observations are given as ``(target, observation)`` pairs where ``target`` is ``"*"``, an actor
+    name, ``"<class>.*"`` or ``"<class>.<name>"``.
+    """
+
+    _OUT_TYPE = environment_pb2.EnvRunTrialOutput
+    _KIND = "Environment"
+
+    config: ConfigT
+
+    def __init__(
+        self,
+        trial_id: str,
+        name: str,
+        impl_name: str,
+        actors: Sequence[ActorInfo],
+        config: ConfigT,
+        tick_id: int = -1,
+    ) -> None:
+        super().__init__(trial_id, name, impl_name, config, tick_id)
+        self._actors = list(actors)
+        self._actor_index = {a.actor_name: i for i, a in enumerate(self._actors)}
+        self._class_members: dict[str, list[int]] = {}
+        for index, actor in enumerate(self._actors):
+            self._class_members.setdefault(actor.actor_class_name, []).append(index)
+
+    def get_active_actors(self) -> list[ActorInfo]:
+        """The actors of the trial (name and class), in trial order (the action indexes)."""
+        return list(self._actors)
+
+    def start(
+        self,
+        observations: Sequence[tuple[str, ObsT]] | None = None,
+        auto_done_sending: bool = True,
+    ) -> None:
+        """Start the environment; call it before any other method.
+
+        ``observations`` (optional) are the initial observations. With ``auto_done_sending=False``
+        the implementation must call ``sending_done()`` after ``end()``.
+        """
+        self._mark_started(auto_done_sending)
+        self._outgoing.put_nowait(
+            environment_pb2.EnvRunTrialOutput(
+                state=_NORMAL, init_output=environment_pb2.EnvInitialOutput()
+            )
+        )
+        if observations is not None:
+            self._send_observations(observations)
+
+    def produce_observations(self, observations: Sequence[tuple[str, ObsT]]) -> None:
+        """Send observations to the actors; after an ENDING event they are the final ones."""
+        if not self._can_send("observations"):
+            return
+        self._send_observations(observations)
+        if self._ending and self._auto_done_sending:
+            self._send_last_ack()
+
+    def end(self, final_observations: Sequence[tuple[str, ObsT]] | None = None) -> None:
+        """End the trial, sending the final observations. Message events can still arrive."""
+        if not self._can_send("end"):
+            return
+        if not self._ending:
+            self._ending = True
+            self._outgoing.put_nowait(environment_pb2.EnvRunTrialOutput(state=_LAST))
+        if final_observations is not None:
+            self._send_observations(final_observations)
+        if self._auto_done_sending:
+            self._send_last_ack()
+
+    def send_message(
+        self, payload: Message | None, to: Sequence[str], to_environment: bool | None = None
+    ) -> None:
+        """Send a message to actors (names, ``"*"`` or ``"<class>.*"``)."""
+        if to_environment is not None:
+            deprecated(
+                "send_message(to_environment=) is deprecated and ignored for the environment"
+            )
+        self._send_message(payload, to)
+
+    def all_events(self) -> AsyncGenerator[RecvEvent[ObsT, ActT], bool | None]:
+        """Iterate over received events (actions, messages) until the trial ends.
+
+        Sending ``False`` into the generator stops it.
+        """
+        return super().all_events()
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _send_observations(self, observations: Sequence[tuple[str, ObsT]]) -> None:
+        obs_set = self._build_observation_set(observations)
+        self._outgoing.put_nowait(
+            environment_pb2.EnvRunTrialOutput(state=_NORMAL, observation_set=obs_set)
+        )
+
+    def _build_observation_set(
+        self, observations: Sequence[tuple[str, ObsT]]
+    ) -> environment_pb2.ObservationSet:
+        nb_actors = len(self._actors)
+        actors_map = [-1] * nb_actors
+        serialized: list[bytes] = []
+        seen: dict[int, int] = {}  # id(observation) -> index in `serialized`
+        if (
+            isinstance(observations, tuple)
+            and len(observations) == 2
+            and isinstance(observations[0], str)
+        ):
+            raise CogmentError(
+                f"[{self._where()}] observations must be a list of (target, observation) "
+                "pairs, not a single pair"
+            )
+        for item in observations:
+            try:
+                target, obs = item
+            except (TypeError, ValueError):
+                raise CogmentError(
+                    f"[{self._where()}] invalid observation entry [{item!r}]: "
+                    "expected a (target, observation) pair"
+                ) from None
+            key = id(obs)
+            obs_index = seen.get(key)
+            if obs_index is None:
+                if not isinstance(obs, Message):
+                    raise CogmentError(
+                        f"[{self._where()}] observation for [{target}] is not a protobuf "
+                        f"message: [{type(obs).__name__}]"
+                    )
+                obs_index = len(serialized)
+                seen[key] = obs_index
+                serialized.append(obs.SerializeToString())
+            for actor_index in self._resolve_targets(target):
+                if actors_map[actor_index] != -1:
+                    raise CogmentError(
+                        f"[{self._where()}] more than one observation for actor "
+                        f"[{self._actors[actor_index].actor_name}] (target [{target}])"
+                    )
+                actors_map[actor_index] = obs_index
+        missing = [self._actors[i].actor_name for i, v in enumerate(actors_map) if v == -1]
+        if missing:
+            raise CogmentError(f"[{self._where()}] no observation for actor(s) {missing}")
+        return environment_pb2.ObservationSet(
+            tick_id=-1, timestamp=now_ns(), observations=serialized, actors_map=actors_map
+        )
+
+    def _resolve_targets(self, target: str) -> Sequence[int]:
+        if target in ("*", "*.*"):
+            return range(len(self._actors))
+        index = self._actor_index.get(target)
+        if index is not None:
+            return (index,)
+        class_name, dot, actor_name = target.partition(".")
+        if dot:
+            members = self._class_members.get(class_name)
+            if members is not None:
+                if actor_name == "*":
+                    return members
+                index = self._actor_index.get(actor_name)
+                if index is not None and index in members:
+                    return (index,)
+        raise CogmentError(
+            f"[{self._where()}] unknown observation target [{target}] "
+            f"(actors: {list(self._actor_index)})"
+        )
+
+    def _on_last(self) -> None:
+        if self._ending:
+            logger.debug("[%s] LAST received while already ending", self._where())
+        self._ending = True
