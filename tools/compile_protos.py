@@ -66,6 +66,38 @@ def _well_known_include() -> Path:
     return Path(grpc_tools.__file__).resolve().parent / "_proto"
 
 
+def _run_protoc(arguments: Sequence[str], proto_root: Path) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "grpc_tools.protoc",
+        f"--proto_path={proto_root}",
+        f"--proto_path={_well_known_include()}",
+        *arguments,
+    ]
+    result = subprocess.run(
+        command, cwd=proto_root, capture_output=True, text=True, env=dict(os.environ)
+    )
+    if result.returncode != 0:
+        raise CompileError(
+            f"protoc failed (exit {result.returncode}):\n{result.stdout}{result.stderr}".rstrip()
+        )
+
+
+def descriptor_set(proto_root: Path = PROTO_ROOT) -> bytes:
+    """Serialized ``FileDescriptorSet`` of the contract's protos (without imports nor comments).
+
+    Raises:
+        CompileError: when protoc reports an error.
+    """
+    with tempfile.TemporaryDirectory(prefix="cogment-protos-") as tmp:
+        out = Path(tmp) / "descriptors.pb"
+        _run_protoc(
+            [f"--descriptor_set_out={out}", *(str(p) for p in proto_files(proto_root))], proto_root
+        )
+        return out.read_bytes()
+
+
 def compile_into(out_root: Path, proto_root: Path = PROTO_ROOT) -> Path:
     """Compile every proto of ``proto_root`` into ``out_root/cogment/api`` and return that dir.
 
@@ -76,27 +108,18 @@ def compile_into(out_root: Path, proto_root: Path = PROTO_ROOT) -> Path:
     if not protos:
         raise CompileError(f"no .proto file found under {proto_root / PACKAGE_SUBDIR}")
     (out_root / PACKAGE_SUBDIR).mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable,
-        "-m",
-        "grpc_tools.protoc",
-        f"--proto_path={proto_root}",
-        f"--proto_path={_well_known_include()}",
-        f"--plugin=protoc-gen-mypy={_plugin('protoc-gen-mypy')}",
-        f"--plugin=protoc-gen-mypy_grpc={_plugin('protoc-gen-mypy_grpc')}",
-        f"--python_out={out_root}",
-        f"--grpc_python_out={out_root}",
-        f"--mypy_out={out_root}",
-        f"--mypy_grpc_out={out_root}",
-        *(str(p) for p in protos),
-    ]
-    result = subprocess.run(
-        command, cwd=proto_root, capture_output=True, text=True, env=dict(os.environ)
+    _run_protoc(
+        [
+            f"--plugin=protoc-gen-mypy={_plugin('protoc-gen-mypy')}",
+            f"--plugin=protoc-gen-mypy_grpc={_plugin('protoc-gen-mypy_grpc')}",
+            f"--python_out={out_root}",
+            f"--grpc_python_out={out_root}",
+            f"--mypy_out={out_root}",
+            f"--mypy_grpc_out={out_root}",
+            *(str(p) for p in protos),
+        ],
+        proto_root,
     )
-    if result.returncode != 0:
-        raise CompileError(
-            f"protoc failed (exit {result.returncode}):\n{result.stdout}{result.stderr}".rstrip()
-        )
     return out_root / PACKAGE_SUBDIR
 
 
