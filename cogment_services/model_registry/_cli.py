@@ -113,13 +113,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _serve(args: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace) -> None:
     if args.cache_max_items < 0:
         raise ServiceStartupError(f"--cache_max_items must be >= 0, not {args.cache_max_items}")
     if args.sent_version_chunk_size <= 0:
         raise ServiceStartupError(
             f"--sent_version_chunk_size must be positive, not {args.sent_version_chunk_size}"
         )
+    if not 0 <= args.port <= 65535:
+        raise ServiceStartupError(f"--port must be in 0..65535, not {args.port}")
+
+
+async def _serve(args: argparse.Namespace) -> int:
     tls = tls_from_args(args)
     server = ModelRegistryServer(
         port=args.port,
@@ -163,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(list(argv) if argv is not None else None)
+        _check(args)
         setup_cli_logging(args.log_level, args.log_file)
     except ServiceStartupError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -413,15 +413,19 @@ async def test_restart_serves_stored_iterations(tmp_path: Path) -> None:
             assert (await client.add("weird/name é", b"next", archived=True)).version_number == 3
 
 
+def corrupt_the_only_data_file(archive: Path, content: bytes) -> None:
+    data_files = list(archive.glob("models/*/iterations/*.data"))
+    assert len(data_files) == 1
+    data_files[0].write_bytes(content)
+
+
 async def test_corrupted_archive_is_detected(tmp_path: Path) -> None:
     async with ModelRegistryServer(port=0, archive_dir=tmp_path) as server:
         channel, client = await _client(server)
         async with channel:
             await client.create_model("m")
             await client.add("m", b"good data", archived=True)
-            data_files = list(tmp_path.glob("models/*/iterations/*.data"))
-            assert len(data_files) == 1
-            data_files[0].write_bytes(b"evil data")  # same size, other content
+            corrupt_the_only_data_file(tmp_path, b"evil data")  # same size, other content
             details = await expect_error(grpc.StatusCode.DATA_LOSS, client.data("m", 1))
             assert "corrupted" in details and "[m]" in details
 
