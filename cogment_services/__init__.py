@@ -1,0 +1,35 @@
+"""Cogment services in Python: Orchestrator (and Directory, Trial Datastore, Model Registry).
+
+Each service is an embeddable async context manager plus a CLI ``main(argv) -> int``
+(reached as ``cogment services <name> ...``). Names are imported lazily so that importing
+``cogment_services`` stays cheap and one service never drags in another.
+
+Example::
+
+    async with cogment_services.Orchestrator(lifecycle_port=0) as orch:
+        print(orch.endpoint)  # "grpc://127.0.0.1:<port>"
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cogment_services.orchestrator import Orchestrator, OrchestratorConfig
+
+__all__ = ["Orchestrator", "OrchestratorConfig"]
+
+_LAZY = {
+    "Orchestrator": "cogment_services.orchestrator",
+    "OrchestratorConfig": "cogment_services.orchestrator",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cogment_services' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

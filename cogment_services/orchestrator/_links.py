@@ -1,0 +1,330 @@
+"""Transport between the trial logic and the components (environment, actors, datalog, hooks).
+
+The trial state machine only sees :class:`ComponentLink` objects (async ``send``/``receive`` of
+the RunTrial messages) and a :class:`Connector` that opens them. gRPC is one transport
+(:class:`GrpcConnector`, :class:`GrpcCallLink`, :class:`GrpcServerLink`); an in-process
+transport only needs another :class:`Connector` (and links over ``asyncio`` queues), with no
+change to the trial logic.
+
+Endpoint resolution (``grpc://``, ``cogment://client``, ``cogment://discover``) goes through an
+:class:`EndpointResolver`; the default one resolves ``grpc://`` only. A Directory-backed
+resolver plugs in through the same interface (see :class:`DirectoryResolver`).
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, Protocol, TypeVar
+
+import grpc
+import grpc.aio
+
+from cogment._endpoint_url import EndpointUrl
+from cogment.api import (
+    agent_pb2_grpc,
+    common_pb2,
+    datalog_pb2,
+    datalog_pb2_grpc,
+    environment_pb2,
+    environment_pb2_grpc,
+    hooks_pb2,
+    hooks_pb2_grpc,
+)
+
+__all__ = [
+    "ActorLink",
+    "ComponentLink",
+    "Connector",
+    "DatalogLink",
+    "EndpointResolver",
+    "EnvLink",
+    "GrpcCallLink",
+    "GrpcConnector",
+    "GrpcServerLink",
+    "LinkError",
+    "ResolutionError",
+    "StaticResolver",
+]
+
+_log = logging.getLogger("cogment.services.orchestrator")
+
+SendT = TypeVar("SendT")
+RecvT = TypeVar("RecvT")
+
+
+class LinkError(Exception):
+    """A link failed (connection refused, stream broken, peer error)."""
+
+
+class ResolutionError(Exception):
+    """An endpoint could not be resolved to an address."""
+
+
+class ComponentLink(abc.ABC, Generic[SendT, RecvT]):
+    """One bidirectional message stream between the orchestrator and a component.
+
+    ``send`` and ``receive`` raise :class:`LinkError` on failure; ``receive`` returns ``None``
+    at a clean end of stream. ``send`` may be called from several tasks (writes are serialised).
+    """
+
+    @abc.abstractmethod
+    async def send(self, message: SendT) -> None:
+        """Send one message."""
+
+    @abc.abstractmethod
+    async def receive(self) -> RecvT | None:
+        """The next message, or ``None`` when the peer closed its side."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Half-close our side (no more sends); the peer may still send until it ends."""
+
+    @abc.abstractmethod
+    def abort(self) -> None:
+        """Tear the stream down now (cancel)."""
+
+
+#: Orchestrator → actor: ActorRunTrialInput; actor → orchestrator: ActorRunTrialOutput.
+ActorLink = ComponentLink[common_pb2.ActorRunTrialInput, common_pb2.ActorRunTrialOutput]
+EnvLink = ComponentLink[environment_pb2.EnvRunTrialInput, environment_pb2.EnvRunTrialOutput]
+DatalogLink = ComponentLink[datalog_pb2.RunTrialDatalogInput, datalog_pb2.RunTrialDatalogOutput]
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, grpc.aio.AioRpcError):
+        return f"{error.code().name}: {error.details()}"
+    return repr(error)
+
+
+class GrpcCallLink(ComponentLink[SendT, RecvT]):
+    """A link over a client-side ``grpc.aio`` stream-stream call (we opened the RPC)."""
+
+    __slots__ = ("_call", "_closed", "_lock", "_target")
+
+    def __init__(self, call: Any, target: str) -> None:
+        self._call = call
+        self._lock = asyncio.Lock()
+        self._closed = False
+        self._target = target
+
+    async def send(self, message: SendT) -> None:
+        if self._closed:
+            raise LinkError(f"stream to [{self._target}] already closed")
+        try:
+            async with self._lock:
+                await self._call.write(message)
+        except (grpc.aio.AioRpcError, grpc.aio.UsageError, asyncio.InvalidStateError) as error:
+            raise LinkError(f"write to [{self._target}] failed: {_describe(error)}") from error
+
+    async def receive(self) -> RecvT | None:
+        try:
+            message = await self._call.read()
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.CANCELLED:
+                return None
+            raise LinkError(f"stream from [{self._target}] failed: {_describe(error)}") from error
+        except (grpc.aio.UsageError, asyncio.InvalidStateError) as error:
+            raise LinkError(f"read from [{self._target}] failed: {error!r}") from error
+        if message is grpc.aio.EOF:
+            return None
+        return message  # type: ignore[no-any-return]
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            async with self._lock:
+                await self._call.done_writing()
+        except (grpc.aio.AioRpcError, grpc.aio.UsageError, asyncio.InvalidStateError):
+            pass
+
+    def abort(self) -> None:
+        self._closed = True
+        self._call.cancel()
+
+
+class GrpcServerLink(ComponentLink[SendT, RecvT]):
+    """A link over the server side of a stream-stream RPC (the component called us)."""
+
+    __slots__ = ("_closed", "_context", "_lock", "finished", "peer")
+
+    def __init__(self, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        self._context = context
+        self._lock = asyncio.Lock()
+        self._closed = False
+        #: Set when the orchestrator is done with the stream: the RPC handler may return.
+        self.finished = asyncio.Event()
+        self.peer = context.peer()
+
+    async def send(self, message: SendT) -> None:
+        if self._closed:
+            raise LinkError(f"stream to client [{self.peer}] already closed")
+        try:
+            async with self._lock:
+                await self._context.write(message)
+        except Exception as error:
+            raise LinkError(f"write to client [{self.peer}] failed: {error!r}") from error
+
+    async def receive(self) -> RecvT | None:
+        try:
+            message = await self._context.read()
+        except Exception as error:
+            raise LinkError(f"read from client [{self.peer}] failed: {error!r}") from error
+        if message is grpc.aio.EOF:
+            return None
+        return message  # type: ignore[no-any-return]
+
+    async def close(self) -> None:
+        self._closed = True
+        self.finished.set()
+
+    def abort(self) -> None:
+        self._closed = True
+        self.finished.set()
+
+
+class EndpointResolver(Protocol):
+    """Resolves a parsed endpoint URL to a connection address (``host:port``)."""
+
+    async def resolve(self, endpoint: EndpointUrl) -> str:
+        """The address to connect to; raise :class:`ResolutionError` when impossible."""
+        ...
+
+
+class StaticResolver:
+    """Resolves ``grpc://host:port`` only; ``cogment://discover`` needs a Directory."""
+
+    async def resolve(self, endpoint: EndpointUrl) -> str:
+        if endpoint.is_grpc:
+            return endpoint.grpc_target
+        if endpoint.is_discovery:
+            raise ResolutionError(
+                f"cannot resolve [{endpoint.url}]: no directory configured "
+                "(give --directory_endpoint, or use a grpc:// endpoint)"
+            )
+        raise ResolutionError(f"cannot resolve [{endpoint.url}] to a network address")
+
+
+class DirectoryResolver:
+    """Resolves ``cogment://discover`` URLs through a Directory.
+
+    ``inquire`` is the Directory client (engineer D's ``cogment/_directory.py``): given the
+    parsed URL, it returns the first matching ``grpc://`` URL (or raises). Kept as a callable so
+    the orchestrator does not depend on the Directory client's shape.
+    """
+
+    def __init__(self, inquire: Callable[[EndpointUrl], Awaitable[EndpointUrl]]) -> None:
+        self._inquire = inquire
+
+    async def resolve(self, endpoint: EndpointUrl) -> str:
+        if endpoint.is_grpc:
+            return endpoint.grpc_target
+        if not endpoint.is_discovery:
+            raise ResolutionError(f"cannot resolve [{endpoint.url}] to a network address")
+        try:
+            found = await self._inquire(endpoint)
+        except Exception as error:
+            raise ResolutionError(
+                f"directory inquiry for [{endpoint.url}] failed: {error}"
+            ) from error
+        if not found.is_grpc:
+            raise ResolutionError(
+                f"directory answered [{found.url}] for [{endpoint.url}], expected a grpc:// address"
+            )
+        return found.grpc_target
+
+
+class Connector(abc.ABC):
+    """Opens links to service components (the orchestrator is the client)."""
+
+    @abc.abstractmethod
+    def open_actor(self, address: str, trial_id: str) -> ActorLink:
+        """Open ``ServiceActorSP/RunTrial`` on ``address`` (metadata ``trial-id``)."""
+
+    @abc.abstractmethod
+    def open_environment(self, address: str, trial_id: str) -> EnvLink:
+        """Open ``EnvironmentSP/RunTrial`` on ``address`` (metadata ``trial-id``)."""
+
+    @abc.abstractmethod
+    def open_datalog(self, address: str, trial_id: str, user_id: str) -> DatalogLink:
+        """Open ``DatalogSP/RunTrialDatalog`` (metadata ``trial-id``, ``user-id``)."""
+
+    @abc.abstractmethod
+    async def call_prehook(
+        self,
+        address: str,
+        trial_id: str,
+        user_id: str,
+        params: common_pb2.TrialParams,
+        timeout: float | None,
+    ) -> common_pb2.TrialParams:
+        """Call ``TrialHooksSP/OnPreTrial``; return the hook's params (raise :class:`LinkError`)."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release every connection."""
+
+
+class GrpcConnector(Connector):
+    """gRPC transport: one shared channel per address (TLS when credentials are given)."""
+
+    def __init__(self, credentials: grpc.ChannelCredentials | None = None) -> None:
+        self._credentials = credentials
+        self._channels: dict[str, grpc.aio.Channel] = {}
+
+    def _channel(self, address: str) -> grpc.aio.Channel:
+        channel = self._channels.get(address)
+        if channel is None:
+            if self._credentials is not None:
+                channel = grpc.aio.secure_channel(address, self._credentials)
+            else:
+                channel = grpc.aio.insecure_channel(address)
+            self._channels[address] = channel
+        return channel
+
+    def open_actor(self, address: str, trial_id: str) -> ActorLink:
+        stub = agent_pb2_grpc.ServiceActorSPStub(self._channel(address))
+        call = stub.RunTrial(metadata=(("trial-id", trial_id),))
+        return GrpcCallLink(call, address)
+
+    def open_environment(self, address: str, trial_id: str) -> EnvLink:
+        stub = environment_pb2_grpc.EnvironmentSPStub(self._channel(address))
+        call = stub.RunTrial(metadata=(("trial-id", trial_id),))
+        return GrpcCallLink(call, address)
+
+    def open_datalog(self, address: str, trial_id: str, user_id: str) -> DatalogLink:
+        stub = datalog_pb2_grpc.DatalogSPStub(self._channel(address))
+        call = stub.RunTrialDatalog(metadata=(("trial-id", trial_id), ("user-id", user_id)))
+        return GrpcCallLink(call, address)
+
+    async def call_prehook(
+        self,
+        address: str,
+        trial_id: str,
+        user_id: str,
+        params: common_pb2.TrialParams,
+        timeout: float | None,
+    ) -> common_pb2.TrialParams:
+        stub = hooks_pb2_grpc.TrialHooksSPStub(self._channel(address))
+        try:
+            reply = await stub.OnPreTrial(
+                hooks_pb2.PreTrialParams(params=params),
+                metadata=(("trial-id", trial_id), ("user-id", user_id)),
+                timeout=timeout,
+            )
+        except grpc.aio.AioRpcError as error:
+            raise LinkError(_describe(error)) from error
+        return reply.params
+
+    async def close(self) -> None:
+        channels = list(self._channels.values())
+        self._channels.clear()
+        for channel in channels:
+            try:
+                await channel.close(grace=None)
+            except Exception:  # pragma: no cover - best effort
+                _log.debug("error closing channel", exc_info=True)
