@@ -75,7 +75,9 @@ def packed(text: str) -> any_pb2.Any:
     return payload
 
 
-def make_sample(spec: TrialSpec, tick: int, timestamp: int | None = None) -> datalog_pb2.DatalogSample:
+def make_sample(
+    spec: TrialSpec, tick: int, timestamp: int | None = None
+) -> datalog_pb2.DatalogSample:
     """Sample ``tick`` (``tick == spec.ticks`` is the final ENDED one, placeholders only).
 
     Every normal tick: one observation per actor (actors_map identity), each actor acts,
@@ -102,17 +104,26 @@ def make_sample(spec: TrialSpec, tick: int, timestamp: int | None = None) -> dat
     if not final and n >= 2:
         first, second = spec.actors[0].name, spec.actors[1].name
         reward = sample.rewards.add(tick_id=-1, receiver_name="*")
-        reward.sources.add(sender_name=first, value=float(tick), confidence=1.0, user_data=packed(f"u{tick}"))
+        reward.sources.add(
+            sender_name=first, value=float(tick), confidence=1.0, user_data=packed(f"u{tick}")
+        )
         env_reward = sample.rewards.add(tick_id=-1, receiver_name=second)
         env_reward.sources.add(sender_name=spec.env_name, value=10.0, confidence=2.0)
-        sample.messages.add(tick_id=-1, sender_name=first, receiver_name=second, payload=packed(f"m{tick}"))
-        sample.messages.add(tick_id=-1, sender_name=first, receiver_name=spec.env_name, payload=packed("to-env"))
+        sample.messages.add(
+            tick_id=-1, sender_name=first, receiver_name=second, payload=packed(f"m{tick}")
+        )
+        sample.messages.add(
+            tick_id=-1, sender_name=first, receiver_name=spec.env_name, payload=packed("to-env")
+        )
     return sample
 
 
 def datalog_inputs(spec: TrialSpec) -> list[datalog_pb2.RunTrialDatalogInput]:
     inputs = [datalog_pb2.RunTrialDatalogInput(trial_params=make_params(spec))]
-    inputs += [datalog_pb2.RunTrialDatalogInput(sample=make_sample(spec, tick)) for tick in range(spec.ticks + 1)]
+    inputs += [
+        datalog_pb2.RunTrialDatalogInput(sample=make_sample(spec, tick))
+        for tick in range(spec.ticks + 1)
+    ]
     return inputs
 
 
@@ -139,7 +150,9 @@ async def log_trial(
             if delay:
                 await asyncio.sleep(delay)
 
-    call = stub.RunTrialDatalog(requests(), metadata=(("trial-id", spec.trial_id), ("user-id", user_id)), timeout=30)
+    call = stub.RunTrialDatalog(
+        requests(), metadata=(("trial-id", spec.trial_id), ("user-id", user_id)), timeout=30
+    )
     acks = 0
     async for _ in call:
         acks += 1
@@ -154,4 +167,7 @@ async def retrieve_samples(
     channel: grpc.aio.Channel, trial_ids: Sequence[str], **filters: Sequence[object]
 ) -> list[trial_datastore_pb2.StoredTrialSample]:
     request = trial_datastore_pb2.RetrieveSamplesRequest(trial_ids=trial_ids, **filters)  # type: ignore[arg-type]
-    return [reply.trial_sample async for reply in datastore_stub(channel).RetrieveSamples(request, timeout=30)]
+    return [
+        reply.trial_sample
+        async for reply in datastore_stub(channel).RetrieveSamples(request, timeout=30)
+    ]

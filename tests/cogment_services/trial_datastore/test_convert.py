@@ -31,12 +31,19 @@ SPEC = TrialSpec(
 
 
 def convert(sample: datalog_pb2.DatalogSample, spec: TrialSpec = SPEC):
-    return stored_sample_from_datalog(spec.trial_id, "user", TrialActorIndex(make_params(spec)), sample)
+    return stored_sample_from_datalog(
+        spec.trial_id, "user", TrialActorIndex(make_params(spec)), sample
+    )
 
 
 def test_observations_actions_and_header() -> None:
     stored = convert(make_sample(SPEC, 1))
-    assert (stored.trial_id, stored.user_id, stored.tick_id, stored.timestamp) == ("t1", "user", 1, 1_000_000_001)
+    assert (stored.trial_id, stored.user_id, stored.tick_id, stored.timestamp) == (
+        "t1",
+        "user",
+        1,
+        1_000_000_001,
+    )
     assert [a.actor for a in stored.actor_samples] == [0, 1, 2]
     for index, actor_sample in enumerate(stored.actor_samples):
         assert stored.payloads[actor_sample.observation] == observation(1, index)
@@ -78,9 +85,15 @@ def test_rewards_wildcard_environment_and_aggregation() -> None:
 def test_class_wildcards() -> None:
     sample = datalog_pb2.DatalogSample()
     sample.info.tick_id = 0
-    sample.rewards.add(receiver_name="player.*").sources.add(sender_name="env", value=1, confidence=1)
-    sample.rewards.add(receiver_name="referee.bob").sources.add(sender_name="env", value=2, confidence=1)
-    sample.rewards.add(receiver_name="referee.alice").sources.add(sender_name="env", value=3, confidence=1)
+    sample.rewards.add(receiver_name="player.*").sources.add(
+        sender_name="env", value=1, confidence=1
+    )
+    sample.rewards.add(receiver_name="referee.bob").sources.add(
+        sender_name="env", value=2, confidence=1
+    )
+    sample.rewards.add(receiver_name="referee.alice").sources.add(
+        sender_name="env", value=3, confidence=1
+    )
     sample.rewards.add(receiver_name="nobody").sources.add(sender_name="env", value=4, confidence=1)
     stored = convert(sample)
     received = {a.actor: sorted(r.reward for r in a.received_rewards) for a in stored.actor_samples}
@@ -101,7 +114,9 @@ def test_message_from_environment_and_broadcast() -> None:
     sample.messages.add(sender_name="env", receiver_name="*", payload=packed("hello"))
     stored = convert(sample)
     for actor_sample in stored.actor_samples:
-        assert [(m.sender, m.receiver) for m in actor_sample.received_messages] == [(-1, actor_sample.actor)]
+        assert [(m.sender, m.receiver) for m in actor_sample.received_messages] == [
+            (-1, actor_sample.actor)
+        ]
         assert not actor_sample.sent_messages
 
 
