@@ -5,11 +5,15 @@ the generic session classes give precise types with the generated ``cog_settings
 """
 
 from cogment._actor import ActorClass, ActorClassList, ActorSession
+from cogment._context import Context
+from cogment._datalog import DatalogSession, LogSample
 from cogment._endpoints import Endpoint, ServedEndpoint
 from cogment._environment import EnvironmentSession
 from cogment._errors import CogmentError
 from cogment._log import make_logger
 from cogment._metadata import GrpcMetadata
+from cogment._parameters import ActorParameters, TrialParameters
+from cogment._prehook import PrehookSession
 from cogment._session import (
     ActorInfo,
     ActorStatus,
@@ -28,13 +32,18 @@ __all__ = [
     "ActorClass",
     "ActorClassList",
     "ActorInfo",
+    "ActorParameters",
     "ActorSession",
     "ActorStatus",
     "CogmentError",
+    "Context",
+    "DatalogSession",
     "Endpoint",
     "EnvironmentSession",
     "EventType",
     "GrpcMetadata",
+    "LogSample",
+    "PrehookSession",
     "RecvAction",
     "RecvEvent",
     "RecvMessage",
@@ -43,6 +52,7 @@ __all__ = [
     "RecvRewardSource",
     "ServedEndpoint",
     "Session",
+    "TrialParameters",
     "__version__",
     "make_logger",
 ]

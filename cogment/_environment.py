@@ -62,14 +62,17 @@ class EnvironmentSession(Session, Generic[ObsT, ActT, ConfigT]):
         ``observations`` (optional) are the initial observations. With ``auto_done_sending=False``
         the implementation must call ``sending_done()`` after ``end()``.
         """
+        first = self._build_observation_set(observations) if observations is not None else None
         self._mark_started(auto_done_sending)
         self._outgoing.put_nowait(
             environment_pb2.EnvRunTrialOutput(
                 state=_NORMAL, init_output=environment_pb2.EnvInitialOutput()
             )
         )
-        if observations is not None:
-            self._send_observations(observations)
+        if first is not None:
+            self._outgoing.put_nowait(
+                environment_pb2.EnvRunTrialOutput(state=_NORMAL, observation_set=first)
+            )
 
     def produce_observations(self, observations: Sequence[tuple[str, ObsT]]) -> None:
         """Send observations to the actors; after an ENDING event they are the final ones."""
@@ -129,7 +132,7 @@ class EnvironmentSession(Session, Generic[ObsT, ActT, ConfigT]):
             and isinstance(observations[0], str)
         ):
             raise CogmentError(
-                f"[{self._where()}] observations must be a list of (target, observation) "
+                f"{self._where()}: observations must be a list of (target, observation) "
                 "pairs, not a single pair"
             )
         for item in observations:
@@ -137,7 +140,7 @@ class EnvironmentSession(Session, Generic[ObsT, ActT, ConfigT]):
                 target, obs = item
             except (TypeError, ValueError):
                 raise CogmentError(
-                    f"[{self._where()}] invalid observation entry [{item!r}]: "
+                    f"{self._where()}: invalid observation entry [{item!r}]: "
                     "expected a (target, observation) pair"
                 ) from None
             key = id(obs)
@@ -145,7 +148,7 @@ class EnvironmentSession(Session, Generic[ObsT, ActT, ConfigT]):
             if obs_index is None:
                 if not isinstance(obs, Message):
                     raise CogmentError(
-                        f"[{self._where()}] observation for [{target}] is not a protobuf "
+                        f"{self._where()}: observation for [{target}] is not a protobuf "
                         f"message: [{type(obs).__name__}]"
                     )
                 obs_index = len(serialized)
@@ -154,13 +157,13 @@ class EnvironmentSession(Session, Generic[ObsT, ActT, ConfigT]):
             for actor_index in self._resolve_targets(target):
                 if actors_map[actor_index] != -1:
                     raise CogmentError(
-                        f"[{self._where()}] more than one observation for actor "
+                        f"{self._where()}: more than one observation for actor "
                         f"[{self._actors[actor_index].actor_name}] (target [{target}])"
                     )
                 actors_map[actor_index] = obs_index
         missing = [self._actors[i].actor_name for i, v in enumerate(actors_map) if v == -1]
         if missing:
-            raise CogmentError(f"[{self._where()}] no observation for actor(s) {missing}")
+            raise CogmentError(f"{self._where()}: no observation for actor(s) {missing}")
         return environment_pb2.ObservationSet(
             tick_id=-1, timestamp=now_ns(), observations=serialized, actors_map=actors_map
         )
@@ -181,11 +184,11 @@ class EnvironmentSession(Session, Generic[ObsT, ActT, ConfigT]):
                 if index is not None and index in members:
                     return (index,)
         raise CogmentError(
-            f"[{self._where()}] unknown observation target [{target}] "
+            f"{self._where()}: unknown observation target [{target}] "
             f"(actors: {list(self._actor_index)})"
         )
 
     def _on_last(self) -> None:
         if self._ending:
-            logger.debug("[%s] LAST received while already ending", self._where())
+            logger.debug("%s: LAST received while already ending", self._where())
         self._ending = True

@@ -346,17 +346,17 @@ class Session:
         """
         if self._auto_done_sending:
             raise CogmentError(
-                f"[{self._where()}] cannot call sending_done(): auto_done_sending is set"
+                f"{self._where()}: cannot call sending_done(): auto_done_sending is set"
             )
         if not self._ending:
             raise CogmentError(
-                f"[{self._where()}] cannot call sending_done() before the trial is ending"
+                f"{self._where()}: cannot call sending_done() before the trial is ending"
             )
         if self._ended:
-            logger.warning("[%s] sending_done() ignored: the trial has ended", self._where())
+            logger.warning("%s: sending_done() ignored: the trial has ended", self._where())
             return
         if self._ack_sent:
-            logger.debug("[%s] sending_done() called more than once", self._where())
+            logger.debug("%s: sending_done() called more than once", self._where())
             return
         self._send_last_ack()
 
@@ -393,7 +393,7 @@ class Session:
         Sending ``False`` into the generator (``asend(False)``) stops it.
         """
         if not self._started:
-            logger.warning("[%s] cannot retrieve events before start()", self._where())
+            logger.warning("%s: cannot retrieve events before start()", self._where())
             return
         while not self._last_event_delivered:
             event = await self._events.get()
@@ -430,11 +430,11 @@ class Session:
 
     def _can_send(self, what: str) -> bool:
         if not self._started:
-            logger.warning("[%s] cannot send %s before start()", self._where(), what)
+            logger.warning("%s: cannot send %s before start()", self._where(), what)
             return False
         if self._ack_sent:
             logger.warning(
-                "[%s] cannot send %s after acknowledging ending (dropped)", self._where(), what
+                "%s: cannot send %s after acknowledging ending (dropped)", self._where(), what
             )
             return False
         return True
@@ -456,9 +456,9 @@ class Session:
 
     def _mark_started(self, auto_done_sending: bool) -> None:
         if self._started:
-            raise CogmentError(f"[{self._where()}] cannot start more than once")
+            raise CogmentError(f"{self._where()}: cannot start more than once")
         if self._ended:
-            raise CogmentError(f"[{self._where()}] cannot start: the trial has ended")
+            raise CogmentError(f"{self._where()}: cannot start: the trial has ended")
         self._auto_done_sending = auto_done_sending
         self._started = True
 
@@ -467,7 +467,7 @@ class Session:
 
     def _post_event(self, event: RecvEvent[Any, Any]) -> None:
         if self._ended:
-            logger.debug("[%s] event after the end of the trial dropped", self._where())
+            logger.debug("%s: event after the end of the trial dropped", self._where())
             return
         self._events.put_nowait(event)
 

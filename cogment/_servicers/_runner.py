@@ -1,0 +1,275 @@
+"""Running one session over one gRPC stream: the incoming pumps (actor and environment), the
+outgoing writer and the user task. Shared by the servers (environment, service actor) and the
+client actor (``join_trial``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import grpc
+from google.protobuf.message import Message
+
+from cogment._actor import ActorSession
+from cogment._environment import EnvironmentSession
+from cogment._log import logger, trace
+from cogment._session import (
+    ActorStatus,
+    RecvAction,
+    RecvEvent,
+    RecvMessage,
+    RecvObservation,
+    RecvReward,
+    Session,
+)
+from cogment.api import common_pb2
+
+__all__ = [
+    "EOF",
+    "INIT_TIMEOUT",
+    "MessageStream",
+    "UserImpl",
+    "pump_actor_inputs",
+    "pump_environment_inputs",
+    "run_session",
+]
+
+EOF: object = grpc.aio.EOF  # type: ignore[attr-defined]
+"""End of stream marker returned by ``read()``."""
+
+INIT_TIMEOUT = 30.0
+"""Seconds to wait for the init message of a trial stream."""
+
+_NORMAL = common_pb2.NORMAL
+_HEARTBEAT = common_pb2.HEARTBEAT
+_LAST = common_pb2.LAST
+_LAST_ACK = common_pb2.LAST_ACK
+_END = common_pb2.END
+
+UserImpl = Callable[[Any], Awaitable[None]]
+
+
+class MessageStream(Protocol):
+    """A bidirectional gRPC stream: a server context or a client call."""
+
+    async def read(self) -> Any: ...
+
+    async def write(self, message: Any) -> None: ...
+
+
+def _end_of_trial(session: Session, msg: Any) -> None:
+    details = msg.details if msg.WhichOneof("data") == "details" else ""
+    if session._ending:
+        logger.debug("%s: trial ended %s", session._where(), details)
+        session._finish(final=True)
+    else:
+        logger.warning("%s: trial ended forcefully [%s]", session._where(), details)
+        session._finish(final=False)
+
+
+def _half_closed(session: Session) -> None:
+    if not session._ended:
+        logger.warning(
+            "%s: the orchestrator closed the stream without ending the trial", session._where()
+        )
+        session._finish(final=False)
+
+
+async def pump_actor_inputs(
+    session: ActorSession[Any, Any, Any],
+    stream: MessageStream,
+    parse_observation: Callable[[bytes], Any],
+) -> None:
+    """Read ``ActorRunTrialInput`` messages after init and turn them into session events."""
+    heartbeat = common_pb2.ActorRunTrialOutput(state=_HEARTBEAT)
+    while True:
+        msg = await stream.read()
+        if msg is EOF:
+            _half_closed(session)
+            return
+        state = msg.state
+        if state == _NORMAL:
+            kind = msg.WhichOneof("data")
+            if kind == "observation":
+                wire = msg.observation
+                session._tick_id = wire.tick_id
+                obs = RecvObservation(wire.tick_id, wire.timestamp, parse_observation(wire.content))
+                if (
+                    session._ending
+                    and session._auto_done_sending
+                    and session._started
+                    and not session._ack_sent
+                ):
+                    # Final observation: acknowledge the end before delivering it.
+                    session._send_last_ack()
+                session._post_event(RecvEvent(session._event_type(), observation=obs))
+            elif kind == "reward":
+                reward = RecvReward._from_wire(msg.reward)
+                session._post_event(RecvEvent(session._event_type(), rewards=[reward]))
+            elif kind == "message":
+                message = RecvMessage._from_wire(msg.message)
+                session._post_event(RecvEvent(session._event_type(), messages=[message]))
+            elif kind == "details":
+                logger.info("%s: details from the orchestrator: %s", session._where(), msg.details)
+            else:
+                logger.warning(
+                    "%s: unexpected [%s] data from the orchestrator ignored",
+                    session._where(),
+                    kind,
+                )
+        elif state == _HEARTBEAT:
+            session._outgoing.put_nowait(heartbeat)
+        elif state == _LAST:
+            trace("%s: LAST received", session._where())
+            session._ending = True
+        elif state == _END:
+            _end_of_trial(session, msg)
+            return
+        else:
+            logger.warning("%s: unexpected stream state [%s] ignored", session._where(), state)
+
+
+async def pump_environment_inputs(
+    session: EnvironmentSession[Any, Any, Any],
+    stream: MessageStream,
+    action_parsers: list[Callable[[bytes], Any]],
+) -> None:
+    """Read ``EnvRunTrialInput`` messages after init and turn them into session events."""
+    from cogment.api import environment_pb2
+
+    heartbeat = environment_pb2.EnvRunTrialOutput(state=_HEARTBEAT)
+    nb_actors = len(action_parsers)
+    active = ActorStatus.ACTIVE
+    unavailable_status = ActorStatus.UNAVAILABLE
+    while True:
+        msg = await stream.read()
+        if msg is EOF:
+            _half_closed(session)
+            return
+        state = msg.state
+        if state == _NORMAL:
+            kind = msg.WhichOneof("data")
+            if kind == "action_set":
+                wire = msg.action_set
+                tick_id = wire.tick_id
+                session._tick_id = tick_id
+                contents = wire.actions
+                if len(contents) != nb_actors:
+                    logger.error(
+                        "%s: received %d actions for %d actors: ending the session",
+                        session._where(),
+                        len(contents),
+                        nb_actors,
+                    )
+                    session._finish(final=False)
+                    return
+                unavailable = set(wire.unavailable_actors) if wire.unavailable_actors else ()
+                timestamp = wire.timestamp
+                actions: list[RecvAction[Any]] = []
+                for index, content in enumerate(contents):
+                    if index in unavailable:
+                        actions.append(RecvAction(index, tick_id, unavailable_status, 0, None))
+                    else:
+                        actions.append(
+                            RecvAction(
+                                index, tick_id, active, timestamp, action_parsers[index](content)
+                            )
+                        )
+                session._post_event(RecvEvent(session._event_type(), actions=actions))
+            elif kind == "message":
+                message = RecvMessage._from_wire(msg.message)
+                session._post_event(RecvEvent(session._event_type(), messages=[message]))
+            elif kind == "details":
+                logger.info("%s: details from the orchestrator: %s", session._where(), msg.details)
+            else:
+                logger.warning(
+                    "%s: unexpected [%s] data from the orchestrator ignored",
+                    session._where(),
+                    kind,
+                )
+        elif state == _HEARTBEAT:
+            session._outgoing.put_nowait(heartbeat)
+        elif state == _LAST:
+            trace("%s: LAST received", session._where())
+            session._on_last()
+        elif state == _END:
+            _end_of_trial(session, msg)
+            return
+        else:
+            logger.warning("%s: unexpected stream state [%s] ignored", session._where(), state)
+
+
+async def _call_user(impl: UserImpl, session: Session) -> None:
+    await impl(session)
+
+
+async def _guarded_pump(session: Session, pump: Awaitable[None]) -> None:
+    try:
+        await pump
+    except asyncio.CancelledError:
+        raise
+    except grpc.aio.AioRpcError as exc:
+        logger.warning("%s: stream failed: %s %s", session._where(), exc.code(), exc.details())
+    except Exception:
+        logger.exception("%s: error processing incoming data", session._where())
+    finally:
+        # Whatever stopped the incoming data, the user's event loop must not wait forever.
+        session._finish(final=False)
+
+
+async def run_session(
+    session: Session,
+    impl: UserImpl,
+    stream: MessageStream,
+    pump: Awaitable[None],
+) -> BaseException | None:
+    """Run the user implementation with the incoming pump and the outgoing writer.
+
+    Returns when the user implementation has returned (after flushing what it sent), and gives
+    back the exception it raised (already logged with its traceback), if any.
+    """
+    user_task = asyncio.ensure_future(_call_user(impl, session))
+    pump_task = asyncio.ensure_future(_guarded_pump(session, pump))
+    user_task.add_done_callback(lambda _: session._close_outgoing())
+    outgoing = session._outgoing
+    try:
+        try:
+            while True:
+                out: Message | None = await outgoing.get()
+                if out is None:
+                    break
+                await stream.write(out)
+        except (grpc.aio.AioRpcError, grpc.aio.UsageError, RuntimeError) as exc:
+            logger.debug("%s: stream closed while writing: %r", session._where(), exc)
+            session._finish(final=False)
+        error: BaseException | None = None
+        try:
+            await user_task
+        except asyncio.CancelledError:
+            if not user_task.cancelled():
+                raise
+            logger.debug("%s: implementation cancelled", session._where())
+        except Exception as exc:
+            logger.error(
+                "%s: implementation [%s] raised an exception: ending its session",
+                session._where(),
+                session.impl_name,
+                exc_info=exc,
+            )
+            error = exc
+        else:
+            if not session._ended and not session._last_event_delivered:
+                logger.debug(
+                    "%s: implementation returned before the end of the trial", session._where()
+                )
+        return error
+    finally:
+        session._ended = True
+        for task in (user_task, pump_task):
+            if not task.done():
+                task.cancel()
+        for task in (user_task, pump_task):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task  # errors were already logged

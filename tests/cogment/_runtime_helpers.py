@@ -1,0 +1,57 @@
+"""Helpers for the runtime tests: small specs built from the wire messages, serving a context."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from types import SimpleNamespace
+from typing import Any
+
+import cogment
+from cogment.api import common_pb2
+
+# Spaces for the tests: any protobuf message works.
+Observation = common_pb2.TrialActor  # fields: name, actor_class
+Action = common_pb2.SerializedMessage  # field: content
+PlayerConfig = common_pb2.ActorConfig  # field: content
+EnvConfig = common_pb2.EnvironmentConfig
+TrialConfig = common_pb2.TrialConfig
+
+
+def make_settings(session_type: type[Any] | None = None) -> Any:
+    """A ``cog_settings`` in the published generator's format (classes ``player``, ``referee``)."""
+    if session_type is None:
+        player = cogment.ActorClass("player", PlayerConfig, Action, Observation)
+    else:
+        player = cogment.ActorClass(
+            "player", PlayerConfig, Action, Observation, session_type=session_type
+        )
+    referee = cogment.ActorClass("referee", None, Action, Observation)
+    return SimpleNamespace(
+        actor_classes=cogment.ActorClassList(player, referee),
+        trial=SimpleNamespace(config_type=TrialConfig),
+        environment=SimpleNamespace(config_type=EnvConfig),
+    )
+
+
+@contextlib.asynccontextmanager
+async def serving(context: cogment.Context, timeout: float = 5.0) -> AsyncIterator[int]:
+    """Run ``serve_all_registered`` on 127.0.0.1 (free port) and yield the port."""
+    task = asyncio.create_task(
+        context.serve_all_registered(cogment.ServedEndpoint(0), host="127.0.0.1")
+    )
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while context.served_port == 0:
+            if task.done():
+                task.result()
+            if loop.time() > deadline:
+                raise TimeoutError("serve_all_registered did not start")
+            await asyncio.sleep(0.01)
+        yield context.served_port
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
