@@ -16,11 +16,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from cogment_services.directory import Directory
     from cogment_services.orchestrator import Orchestrator, OrchestratorConfig
 
-__all__ = ["Orchestrator", "OrchestratorConfig"]
+__all__ = ["Directory", "Orchestrator", "OrchestratorConfig"]
 
 _LAZY = {
+    "Directory": "cogment_services.directory",
     "Orchestrator": "cogment_services.orchestrator",
     "OrchestratorConfig": "cogment_services.orchestrator",
 }
