@@ -31,6 +31,7 @@ import grpc
 import grpc.aio
 
 from cogment._errors import CogmentError
+from cogment._grpc import channel_url
 from cogment._metadata import GrpcMetadata, GrpcMetadataValue
 from cogment.api import model_registry_pb2 as _pb
 from cogment.api import model_registry_pb2_grpc as _pb_grpc
@@ -343,7 +344,8 @@ class ModelRegistry:
             made on one. The caller owns the channel (this class never closes it).
         metadata: gRPC metadata sent with every call (a copy is kept).
         endpoint: the registry's URL, used in error messages and to share tracked models
-            between registry instances of the same endpoint (default: per channel/stub).
+            between registry instances of the same endpoint (default: the URL of a channel
+            made by ``cogment._grpc.create_channel``, else one per channel/stub).
     """
 
     def __init__(
@@ -363,7 +365,10 @@ class ModelRegistry:
             self._metadata = metadata.to_grpc_metadata()
         else:
             self._metadata = GrpcMetadata(metadata).to_grpc_metadata()
-        self._endpoint = endpoint or f"channel-{id(channel_or_stub):x}"
+        if endpoint is None:
+            known = channel_url(channel_or_stub)
+            endpoint = known if known != "<unknown>" else f"channel-{id(channel_or_stub):x}"
+        self._endpoint = endpoint
 
     def __str__(self) -> str:
         return f"ModelRegistry [{self._endpoint}]"
@@ -390,7 +395,10 @@ class ModelRegistry:
     # ------------------------------------------------------------------------- sending
 
     async def store_model(
-        self, name: str, model: bytes, iteration_properties: Mapping[str, str] | None = None
+        self,
+        name: str,
+        model: bytes | bytearray | memoryview,
+        iteration_properties: Mapping[str, str] | None = None,
     ) -> ModelIterationInfo:
         """Store ``model`` as a new iteration of ``name`` (kept until the model is removed).
 
@@ -400,7 +408,10 @@ class ModelRegistry:
         return await self._send_model(name, model, iteration_properties, stored=True)
 
     async def publish_model(
-        self, name: str, model: bytes, iteration_properties: Mapping[str, str] | None = None
+        self,
+        name: str,
+        model: bytes | bytearray | memoryview,
+        iteration_properties: Mapping[str, str] | None = None,
     ) -> ModelIterationInfo:
         """Publish ``model`` as a new transient iteration of ``name``: it stays available for
         a time that depends on the registry's cache size, and is never stored."""
@@ -409,7 +420,7 @@ class ModelRegistry:
     async def _send_model(
         self,
         name: str,
-        model: bytes,
+        model: bytes | bytearray | memoryview,
         iteration_properties: Mapping[str, str] | None,
         stored: bool,
     ) -> ModelIterationInfo:
@@ -614,7 +625,7 @@ class ModelRegistry:
         finally:
             call.cancel()
 
-    async def iteration_updates(self, model_name: str) -> AsyncIterator[ModelIterationInfo]:
+    async def iteration_updates(self, model_name: str) -> AsyncGenerator[ModelIterationInfo, None]:
         """Info of the latest iteration of ``model_name`` (if any), then of each new iteration
         as it is stored or published. Closing the generator cancels the underlying stream.
 

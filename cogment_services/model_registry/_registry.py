@@ -130,6 +130,11 @@ class ModelRegistryState:
         return len(self._models)
 
     @property
+    def update_stream_count(self) -> int:
+        """Number of open update (``VersionUpdate``) streams."""
+        return sum(len(model.subscribers) for model in self._models.values())
+
+    @property
     def transient_count(self) -> int:
         """Number of published iterations currently cached."""
         return len(self._transient)

@@ -235,6 +235,7 @@ class ModelRegistryServicer(model_registry_pb2_grpc.ModelRegistrySPServicer):
             "overall_load": _overall_load,
             "nb_models": lambda: str(self._state.model_count),
             "nb_transient_iterations": lambda: str(self._state.transient_count),
+            "nb_update_streams": lambda: str(self._state.update_stream_count),
         }
         names = list(request.names)
         if "*" in names:
