@@ -204,17 +204,16 @@ def test_server_cli_bad_flag() -> None:
 
 
 def test_server_cli_reflection_without_package(tmp_path: Path) -> None:
-    try:
-        import grpc_reflection  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("grpcio-reflection is installed")
+    # simulate an environment without grpcio-reflection (None in sys.modules = ImportError)
+    program = (
+        "import sys; sys.modules['grpc_reflection'] = None; "
+        "from cogment._cli.main import main; sys.exit(main(sys.argv[1:]))"
+    )
     result = subprocess.run(
         [
             sys.executable,
-            "-m",
-            "cogment",
+            "-c",
+            program,
             "services",
             "directory",
             "--port=0",
@@ -226,5 +225,5 @@ def test_server_cli_reflection_without_package(tmp_path: Path) -> None:
         timeout=30,
         cwd=tmp_path,
     )
-    assert result.returncode == 2
+    assert result.returncode == 2, result.stderr
     assert "needs the grpcio-reflection package" in result.stderr

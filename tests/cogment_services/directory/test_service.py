@@ -359,3 +359,18 @@ async def test_raw_status_request(directory: Directory) -> None:
         stub = directory_pb2_grpc.DirectorySPStub(channel)
         version = await stub.Version(common_pb2.VersionRequest(), timeout=5)
         assert {v.name for v in version.versions} == {"cogment_directory", "grpc"}
+
+
+async def test_grpc_reflection() -> None:
+    reflection_db = pytest.importorskip(
+        "grpc_reflection.v1alpha.proto_reflection_descriptor_database"
+    )
+
+    def list_services(target: str) -> list[str]:
+        with grpc.insecure_channel(target) as channel:
+            database = reflection_db.ProtoReflectionDescriptorDatabase(channel)
+            return sorted(database.get_services())
+
+    async with Directory(port=0, grpc_reflection=True) as directory:
+        services = await asyncio.to_thread(list_services, f"127.0.0.1:{directory.port}")
+    assert "cogmentAPI.DirectorySP" in services
