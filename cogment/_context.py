@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, overload
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import grpc
 
@@ -26,10 +26,13 @@ from cogment._servicers._common import (
 from cogment._specs import Specs
 
 if TYPE_CHECKING:
+    from cogment._controller import Controller
     from cogment._datalog import DatalogSession
+    from cogment._datastore import Datastore
+    from cogment._model_registry import ModelRegistry
     from cogment._prehook import PrehookSession
 
-__all__ = ["Context"]
+__all__ = ["Context", "PendingService"]
 
 _DEFAULT_REGISTRY: Any = object()
 """Sentinel: Prometheus' global default registry (resolved lazily, keeps import cheap)."""
@@ -98,6 +101,7 @@ class Context:
         self._datalog_impl: HookImpl | None = None
         self._served_port = 0
         self._directory: Any = None
+        self._owned_channels: list[grpc.aio.Channel] = []
 
     # -- properties -------------------------------------------------------------------------------
 
@@ -331,34 +335,100 @@ class Context:
             endpoint = Endpoint()
         await join_trial(self, trial_id, endpoint, impl_name, actor_name, actor_class)
 
-    async def get_controller(self, endpoint: Endpoint | None = None) -> Any:
-        """A ``Controller`` to start, terminate, inquire and watch trials on the orchestrator."""
+    def get_controller(self, endpoint: Endpoint | None = None) -> PendingService[Controller]:
+        """A ``Controller`` to start, terminate, inquire and watch trials on the orchestrator.
+
+        Await the result (``controller = await context.get_controller(endpoint)``). For a direct
+        ``grpc://`` endpoint the result can also be used without ``await``, as with the
+        published SDK.
+        """
         from cogment._controller import Controller
 
         if endpoint is None:
             endpoint = Endpoint()
-        resolved = await self._resolve(endpoint, ServiceType.LIFE_CYCLE)
-        return Controller(self._channel(resolved), self._user_id, self._metadata)
 
-    async def get_datastore(self, endpoint: Endpoint | None = None) -> Any:
-        """A ``Datastore`` client."""
-        from cogment import _datastore
+        def make(resolved: Endpoint) -> Controller:
+            return Controller(self._channel(resolved), self._user_id, self._metadata)
+
+        return self._pending(endpoint, ServiceType.LIFE_CYCLE, make)
+
+    def get_datastore(self, endpoint: Endpoint | None = None) -> PendingService[Datastore]:
+        """A ``Datastore`` client (await the result; see ``get_controller``)."""
+        from cogment._datastore import Datastore
 
         if endpoint is None:
             endpoint = Endpoint()
-        resolved = await self._resolve(endpoint, ServiceType.DATASTORE)
-        return _datastore.Datastore(
-            self._channel(resolved), self._specs.cog_settings, self._metadata
-        )
 
-    async def get_model_registry_v2(self, endpoint: Endpoint | None = None) -> Any:
+        def make(resolved: Endpoint) -> Datastore:
+            return Datastore(self._channel(resolved), self._specs.cog_settings, self._metadata)
+
+        return self._pending(endpoint, ServiceType.DATASTORE, make)
+
+    async def get_model_registry_v2(self, endpoint: Endpoint | None = None) -> ModelRegistry:
         """A model registry (v2) client."""
-        from cogment import _model_registry
+        from cogment._model_registry import ModelRegistry
 
         if endpoint is None:
             endpoint = Endpoint()
         resolved = await self._resolve(endpoint, ServiceType.MODEL_REG)
-        return _model_registry.ModelRegistry(self._channel(resolved), self._metadata)
+        channel = self._channel(resolved)
+        self._owned_channels.append(channel)
+        return ModelRegistry(channel, self._metadata, endpoint=resolved.url)
+
+    def _pending(
+        self,
+        endpoint: Endpoint,
+        service_type: ServiceType,
+        make: Callable[[Endpoint], ServiceT],
+    ) -> PendingService[ServiceT]:
+        if endpoint.is_grpc:
+            return PendingService(make(endpoint), None)
+
+        async def resolve_then_make() -> ServiceT:
+            return make(await self._resolve(endpoint, service_type))
+
+        return PendingService(None, resolve_then_make)
+
+
+ServiceT = TypeVar("ServiceT")
+
+
+class PendingService(Generic[ServiceT]):
+    """What ``get_controller`` and ``get_datastore`` return: await it to get the client.
+
+    For direct ``grpc://`` endpoints the client exists already and its attributes can be used
+    directly (compatibility with the published SDK, whose methods were synchronous).
+    """
+
+    __slots__ = ("_make", "_service")
+
+    def __init__(
+        self,
+        service: ServiceT | None,
+        make: Callable[[], Awaitable[ServiceT]] | None,
+    ) -> None:
+        self._service = service
+        self._make = make
+
+    def __await__(self) -> Generator[Any, None, ServiceT]:
+        return self._get().__await__()
+
+    async def _get(self) -> ServiceT:
+        if self._service is None:
+            assert self._make is not None
+            self._service = await self._make()
+        return self._service
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        service = self._service
+        if service is None:
+            raise CogmentError(
+                f"The service is not resolved yet: `await` the result of get_controller() / "
+                f"get_datastore() before using [{name}]"
+            )
+        return getattr(service, name)
 
 
 def _check_impl(impl: object, what: str) -> None:
