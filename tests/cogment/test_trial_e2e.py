@@ -54,7 +54,9 @@ def register_components(ctx: cogment.Context, rec: Recorder, end_at: int | None 
                 session.add_reward(1.0, 1.0, ["player.*"])
                 session.send_message(Observation(name="hello"), ["p1"])
                 obs = [("*", Observation(name=str(tick + 1)))]
-                if event.type == cogment.EventType.ENDING or (end_at is not None and tick + 1 >= end_at):
+                if event.type == cogment.EventType.ENDING or (
+                    end_at is not None and tick + 1 >= end_at
+                ):
                     session.end(obs)
                 else:
                     session.produce_observations(obs)
@@ -69,6 +71,8 @@ def register_components(ctx: cogment.Context, rec: Recorder, end_at: int | None 
                 records.append(
                     (event.type.name, event.observation.tick_id, event.observation.observation.name)
                 )
+                if event.observation.tick_id == 2:
+                    rec.finished(f"{session.name} at tick 2").set()
                 if event.type == cogment.EventType.ACTIVE:
                     session.do_action(
                         Action(content=f"{session.name}@{event.observation.tick_id}".encode())
@@ -136,7 +140,6 @@ async def test_service_actors_trial_to_max_steps() -> None:
         "p1": PlayerConfig(content=b"p1"),
         "p2": PlayerConfig(content=b"p2"),
     }
-    print(rec.env, rec.actors, rec.rewards, rec.messages)
     assert [e[0] for e in rec.env] == ["ACTIVE", "ACTIVE", "ACTIVE", "ENDING", "FINAL"]
     assert [e[1] for e in rec.env[:4]] == [0, 1, 2, 3]
     assert rec.env[0][2] == ["p1@0", "p2@0"]
@@ -191,8 +194,7 @@ async def test_hard_termination_ends_event_loops_without_final() -> None:
             trial_id = await controller.start_trial(
                 trial_params=trial_params(port, [("p1", url)], max_steps=1000)
             )
-            while len(rec.actors.get("p1", [])) < 3:
-                await asyncio.sleep(0.01)
+            await asyncio.wait_for(rec.finished("p1 at tick 2").wait(), 10)
             await controller.terminate_trial([trial_id], hard=True)
             await wait_all(rec, ["env", "p1"])
     assert all(r[0] != "FINAL" for r in rec.actors["p1"])
