@@ -30,7 +30,6 @@ import socket
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType, TracebackType
-from typing import TYPE_CHECKING
 
 import grpc
 import grpc.aio
@@ -47,13 +46,12 @@ from cogment._endpoint_url import (
     ServiceType,
     parse_endpoint_url,
 )
+from cogment._endpoints import Endpoint
 from cogment._errors import CogmentError
+from cogment._grpc import create_channel
 from cogment._metadata import GrpcMetadata
 from cogment._version import __version__
 from cogment.api import common_pb2, directory_pb2, directory_pb2_grpc
-
-if TYPE_CHECKING:
-    from cogment._endpoints import Endpoint
 
 __all__ = [
     "AUTHENTICATION_TOKEN_METADATA",
@@ -152,27 +150,12 @@ def _channel_for(endpoint: Endpoint | str) -> tuple[grpc.aio.Channel, str]:
     """An async channel to a ``grpc://`` Directory endpoint, and its URL (for messages)."""
     if isinstance(endpoint, str):
         try:
-            parsed = parse_endpoint_url(endpoint)
-        except EndpointUrlError as error:
+            endpoint = Endpoint(endpoint)
+        except CogmentError as error:
             raise CogmentError(f"Invalid Directory endpoint: {error}") from error
-        if not parsed.is_grpc:
-            raise CogmentError(f"The Directory endpoint must be a grpc:// URL, not [{endpoint}]")
-        return grpc.aio.insecure_channel(parsed.grpc_target), parsed.url
     if not endpoint.is_grpc:
         raise CogmentError(f"The Directory endpoint must be a grpc:// URL, not [{endpoint.url}]")
-    target = endpoint.grpc_target
-    if endpoint.using_ssl():
-        credentials = grpc.ssl_channel_credentials(
-            root_certificates=endpoint.root_certificates.encode()
-            if endpoint.root_certificates
-            else None,
-            private_key=endpoint.private_key.encode() if endpoint.private_key else None,
-            certificate_chain=endpoint.certificate_chain.encode()
-            if endpoint.certificate_chain
-            else None,
-        )
-        return grpc.aio.secure_channel(target, credentials), endpoint.url
-    return grpc.aio.insecure_channel(target), endpoint.url
+    return create_channel(endpoint), endpoint.url
 
 
 class Directory:
