@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -82,3 +83,28 @@ async def status_servers() -> AsyncIterator[list[StatusServer]]:
     servers: list[StatusServer] = []
     yield servers
     await asyncio.gather(*(server.stop() for server in servers))
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A test CA with a server certificate (127.0.0.1) and a client certificate, EC keys."""
+    folder = tmp_path_factory.mktemp("directory-pki")
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True, timeout=30)
+
+    new_key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    openssl("req", "-x509", *new_key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "1",
+            "-subj", "/CN=directory-test-ca")  # fmt: skip
+    (folder / "server.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    (folder / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+    for name in ("server", "client"):
+        openssl("req", *new_key, "-keyout", f"{name}.key", "-out", f"{name}.csr",
+                "-subj", f"/CN={name}")  # fmt: skip
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-out", f"{name}.pem", "-days", "1",
+                "-extfile", f"{name}.ext")  # fmt: skip
+    return {
+        name: str(folder / name)
+        for name in ("ca.pem", "server.key", "server.pem", "client.key", "client.pem")
+    }

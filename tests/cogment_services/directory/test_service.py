@@ -15,9 +15,10 @@ import pytest
 from cogment._directory import Directory as DirectoryClient
 from cogment._directory import ServiceInfo
 from cogment._endpoint_url import DiscoveryQuery, ServiceType
+from cogment._endpoints import Endpoint
 from cogment._errors import CogmentError
 from cogment.api import common_pb2, directory_pb2, directory_pb2_grpc
-from cogment_services._server import ServiceStartupError
+from cogment_services._server import ServiceStartupError, TlsFiles
 from cogment_services.directory import Directory
 
 from .conftest import StatusServer, dead_port, start_status_server
@@ -374,3 +375,20 @@ async def test_grpc_reflection() -> None:
     async with Directory(port=0, grpc_reflection=True) as directory:
         services = await asyncio.to_thread(list_services, f"127.0.0.1:{directory.port}")
     assert "cogmentAPI.DirectorySP" in services
+
+
+async def test_mutual_tls(pki: dict[str, str]) -> None:
+    tls = TlsFiles(
+        private_key=pki["server.key"], root_cert=pki["ca.pem"], trust_chain=pki["server.pem"]
+    )
+    async with Directory(port=0, tls=tls) as directory:
+        endpoint = Endpoint(directory.endpoint)
+        endpoint.set_from_files(pki["client.key"], pki["ca.pem"], pki["client.pem"])
+        async with DirectoryClient.connect(endpoint, timeout=5) as client:
+            service_id, _ = await client.register_host(ServiceType.ACTOR, "127.0.0.1", 1, ssl=True)
+            resolved = await client.resolve("cogment://discover/actor", use_ssl=True)
+            assert resolved.service_id == service_id and resolved.use_ssl
+        # a plain-gRPC client cannot talk to it
+        async with DirectoryClient.connect(directory.endpoint, timeout=2) as plain:
+            with pytest.raises(CogmentError, match="UNAVAILABLE"):
+                await plain.status()
