@@ -369,6 +369,8 @@ class ModelRegistry:
             known = channel_url(channel_or_stub)
             endpoint = known if known != "<unknown>" else f"channel-{id(channel_or_stub):x}"
         self._endpoint = endpoint
+        # Names known to exist: sending to them skips the existence check.
+        self._known_models: set[str] = set()
 
     def __str__(self) -> str:
         return f"ModelRegistry [{self._endpoint}]"
@@ -453,6 +455,8 @@ class ModelRegistry:
                 )
 
         what = f"{'storing' if stored else 'publishing'} an iteration of model [{name}]"
+        if name not in self._known_models:
+            await self._ensure_model(name)
         for attempt in range(2):
             try:
                 reply = await self._stub.CreateVersion(chunks(), metadata=self._metadata)
@@ -460,10 +464,16 @@ class ModelRegistry:
             except grpc.aio.AioRpcError as error:
                 if error.code() != grpc.StatusCode.NOT_FOUND or attempt > 0:
                     raise self._error(what, error) from error
-            # The model does not exist yet: create it (without touching it if it appeared).
-            if await self._fetch_model_info(name) is None:
-                await self._create_or_update(name, {}, f"creating model [{name}]")
+            # Removed since we last saw it: create it again.
+            self._known_models.discard(name)
+            await self._ensure_model(name)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _ensure_model(self, name: str) -> None:
+        """Create model ``name`` unless it exists (its properties are then left untouched)."""
+        if await self._fetch_model_info(name) is None:
+            await self._create_or_update(name, {}, f"creating model [{name}]")
+        self._known_models.add(name)
 
     async def _create_or_update(self, name: str, properties: Mapping[str, str], what: str) -> None:
         request = _pb.CreateOrUpdateModelRequest(
@@ -518,6 +528,7 @@ class ModelRegistry:
         Raises:
             CogmentError: unknown model, or the registry failed.
         """
+        self._known_models.discard(name)
         try:
             await self._stub.DeleteModel(
                 _pb.DeleteModelRequest(model_id=name), metadata=self._metadata

@@ -132,8 +132,8 @@ class ModelRegistryServicer(model_registry_pb2_grpc.ModelRegistrySPServicer):
                     header = chunk.header.version_info
                     if not header.model_id:
                         raise InvalidRequestError("CreateVersion: the header has no model id")
-                    # Fail early (before the data is sent) for an unknown model.
-                    self._state.retrieve_models([header.model_id], 0, "")
+                    # An unknown model is reported once all the data is received: refusing
+                    # while a client is still sending makes some clients see INTERNAL errors.
                 elif kind == "body":
                     if header is None:
                         raise InvalidRequestError(
