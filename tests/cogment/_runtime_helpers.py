@@ -8,8 +8,20 @@ from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
+import grpc
+
 import cogment
 from cogment.api import common_pb2
+
+EOF: Any = grpc.aio.EOF  # type: ignore[attr-defined]
+
+
+def open_stream(method: Any, trial_id: str | None = None) -> Any:
+    """Open a bidirectional stream call (the orchestrator's side) with ``trial-id`` metadata."""
+    if trial_id is None:
+        return method()
+    return method(metadata=(("trial-id", trial_id),))
+
 
 # Spaces for the tests: any protobuf message works.
 Observation = common_pb2.TrialActor  # fields: name, actor_class

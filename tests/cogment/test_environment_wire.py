@@ -11,7 +11,15 @@ import pytest
 
 import cogment
 from cogment.api import common_pb2, environment_pb2, environment_pb2_grpc
-from tests.cogment._runtime_helpers import Action, EnvConfig, Observation, make_settings, serving
+from tests.cogment._runtime_helpers import (
+    EOF,
+    Action,
+    EnvConfig,
+    Observation,
+    make_settings,
+    open_stream,
+    serving,
+)
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -54,7 +62,7 @@ def action_set(tick: int, unavailable: list[int] | None = None) -> environment_p
 
 async def read(call: Any) -> environment_pb2.EnvRunTrialOutput:
     msg = await asyncio.wait_for(call.read(), 5)
-    assert msg is not grpc.aio.EOF
+    assert msg is not EOF
     return msg  # type: ignore[no-any-return]
 
 
@@ -82,7 +90,7 @@ async def test_environment_full_trial() -> None:
     ctx.register_environment(env, "envimpl")
     async with serving(ctx) as port, grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         stub = environment_pb2_grpc.EnvironmentSPStub(channel)
-        call = stub.RunTrial(metadata=(("trial-id", "trial-1"),))
+        call = open_stream(stub.RunTrial, "trial-1")
         await call.write(environment_pb2.EnvRunTrialInput(state=HB))
         assert (await read(call)).state == HB
         await call.write(init_msg(EnvConfig(content=b"cfg").SerializeToString()))
@@ -116,7 +124,7 @@ async def test_environment_full_trial() -> None:
         assert (await read(call)).state == LAST_ACK
         await call.write(environment_pb2.EnvRunTrialInput(state=END))
         await call.done_writing()
-        assert await asyncio.wait_for(call.read(), 5) is grpc.aio.EOF
+        assert await asyncio.wait_for(call.read(), 5) is EOF
         assert await call.code() == grpc.StatusCode.OK
 
     assert configs == [EnvConfig(content=b"cfg")]
@@ -147,9 +155,7 @@ async def test_environment_ends_itself_and_half_close_does_not_hang() -> None:
 
     ctx.register_environment(env, "envimpl")
     async with serving(ctx) as port, grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        call = environment_pb2_grpc.EnvironmentSPStub(channel).RunTrial(
-            metadata=(("trial-id", "t2"),)
-        )
+        call = open_stream(environment_pb2_grpc.EnvironmentSPStub(channel).RunTrial, "t2")
         await call.write(init_msg())
         assert (await read(call)).HasField("init_output")
         assert (await read(call)).HasField("observation_set")
@@ -187,9 +193,7 @@ async def test_environment_hard_end_and_bad_targets() -> None:
 
     ctx.register_environment(env, "envimpl")
     async with serving(ctx) as port, grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        call = environment_pb2_grpc.EnvironmentSPStub(channel).RunTrial(
-            metadata=(("trial-id", "t3"),)
-        )
+        call = open_stream(environment_pb2_grpc.EnvironmentSPStub(channel).RunTrial, "t3")
         await call.write(init_msg())
         assert (await read(call)).HasField("init_output")
         obs = (await read(call)).observation_set
@@ -214,7 +218,7 @@ async def test_environment_implementation_raising_ends_its_session(caplog: Any) 
     ctx.register_environment(env, "envimpl")
     async with serving(ctx) as port, grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         stub = environment_pb2_grpc.EnvironmentSPStub(channel)
-        call = stub.RunTrial(metadata=(("trial-id", "t4"),))
+        call = open_stream(stub.RunTrial, "t4")
         await call.write(init_msg())
         await read(call)
         await read(call)
@@ -235,16 +239,16 @@ async def test_environment_before_init() -> None:
     ctx.register_environment(env, "envimpl")
     async with serving(ctx) as port, grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         stub = environment_pb2_grpc.EnvironmentSPStub(channel)
-        call = stub.RunTrial(metadata=(("trial-id", "t5"),))
+        call = open_stream(stub.RunTrial, "t5")
         await call.write(environment_pb2.EnvRunTrialInput(state=LAST))
         assert (await read(call)).state == LAST_ACK
         await call.write(environment_pb2.EnvRunTrialInput(state=END))
         assert await asyncio.wait_for(call.code(), 5) == grpc.StatusCode.OK
         # missing trial-id
-        call = stub.RunTrial()
+        call = open_stream(stub.RunTrial)
         assert await asyncio.wait_for(call.code(), 5) == grpc.StatusCode.INVALID_ARGUMENT
         # unknown implementation
-        call = stub.RunTrial(metadata=(("trial-id", "t6"),))
+        call = open_stream(stub.RunTrial, "t6")
         msg = init_msg()
         msg.init_input.impl_name = "nope"
         await call.write(msg)
