@@ -39,6 +39,16 @@ DEFAULT_TIMEOUT = 60.0
 """Default deadline (seconds) of the controller's unary calls."""
 
 _SERVICE = "Orchestrator"
+_REFUSAL_CODES = frozenset(
+    {
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.ALREADY_EXISTS,
+        grpc.StatusCode.ABORTED,
+        grpc.StatusCode.INTERNAL,
+    }
+)
 
 
 class TrialState(enum.Enum):
@@ -202,6 +212,7 @@ class Controller:
         else:
             self._channel = None
             self._stub = channel
+        self._closed = False
         self._user_id = user_id
         self._metadata = metadata.copy() if metadata is not None else GrpcMetadata()
         self.timeout = timeout
@@ -224,6 +235,10 @@ class Controller:
 
     # ------------------------------------------------------------------------------------------ calls
 
+    def _check_open(self, method: str) -> None:
+        if self._closed:
+            raise CogmentError(f"Controller.{method}(): the controller is closed")
+
     def _error(self, error: grpc.RpcError, rpc: str) -> CogmentError:
         return rpc_error(error, rpc=rpc, service=_SERVICE, url=self.url, timeout=self.timeout)
 
@@ -242,6 +257,7 @@ class Controller:
             trial_params: complete trial parameters (the defaults and the hooks are then skipped).
                 Exclusive with ``trial_config``.
         """
+        self._check_open("start_trial")
         request = orchestrator_pb2.TrialStartRequest(user_id=self._user_id)
         if trial_config is not None and trial_params is not None:
             raise CogmentError(
@@ -292,9 +308,10 @@ class Controller:
         return reply.trial_id
 
     def _start_error(self, error: grpc.RpcError) -> CogmentError:
-        if isinstance(error, grpc.aio.AioRpcError) and error.code() == grpc.StatusCode.UNKNOWN:
+        if isinstance(error, grpc.aio.AioRpcError) and error.code() in _REFUSAL_CODES:
             return CogmentError(
-                f"{_SERVICE} at [{self.url}] refused to start the trial: {error.details() or 'no details'}"
+                f"{_SERVICE} at [{self.url}] refused to start the trial ({error.code().name}): "
+                f"{error.details() or 'no details'}"
             )
         return self._error(error, "StartTrial")
 
@@ -304,6 +321,7 @@ class Controller:
         Soft (default): the trial ends after the current step, the environment sees an ENDING event.
         Hard (``hard=True``): the trial ends at once.  A bare ``str`` id is accepted but deprecated.
         """
+        self._check_open("terminate_trial")
         if isinstance(trial_ids, str):
             deprecated(
                 "Controller.terminate_trial() with a str trial id is deprecated: pass a list of ids"
@@ -334,6 +352,7 @@ class Controller:
         ``get_latest_observation`` / ``get_actor_list`` also fill ``TrialInfo.latest_observation`` /
         ``TrialInfo.actors_in_trial``.  A bare ``str`` id or ``None`` are accepted but deprecated.
         """
+        self._check_open("get_trial_info")
         if trial_ids is None:
             deprecated("Controller.get_trial_info(None) is deprecated: pass [] for all trials")
             trial_ids = []
@@ -361,6 +380,7 @@ class Controller:
 
     async def get_actors(self, trial_id: str) -> list[ActorInfo]:
         """The actors of trial ``trial_id`` (name and class), in actor index order."""
+        self._check_open("get_actors")
         headers = _trial_id_headers([trial_id], "get_actors")
         request = orchestrator_pb2.TrialInfoRequest(get_actor_list=True)
         try:
@@ -387,6 +407,7 @@ class Controller:
         then every state change, as they happen.  Without ``full_info`` only ``trial_id`` and ``state`` are
         set.  Sending ``False`` into the generator stops it.  Losing the Orchestrator raises ``CogmentError``.
         """
+        self._check_open("watch_trials")
         request = orchestrator_pb2.TrialListRequest(full_info=bool(full_info))
         for state in trial_state_filters:
             if not isinstance(state, TrialState):
@@ -412,6 +433,7 @@ class Controller:
 
     async def get_remote_versions(self) -> dict[str, str]:
         """Versions of the Orchestrator's components: ``{name: version}``."""
+        self._check_open("get_remote_versions")
         try:
             info = await self._stub.Version(
                 common_pb2.VersionRequest(),
@@ -425,7 +447,8 @@ class Controller:
     # -------------------------------------------------------------------------------------- lifetime
 
     async def close(self) -> None:
-        """Close the channel (when the controller owns one); the controller is unusable afterwards."""
+        """Close the controller (and its channel when it owns one): it cannot be used afterwards."""
+        self._closed = True
         if self._channel is not None:
             channel, self._channel = self._channel, None
             await channel.close(None)
