@@ -2,10 +2,18 @@
 
 The public API is the published SDK's: programs written for ``cogment`` 2.10 run unchanged, and
 the generic session classes give precise types with the generated ``cog_settings`` package.
+The published submodule names (``cogment.actor``, ``cogment.control``, ...) are importable, and
+reachable as attributes of ``cogment`` (loaded on first access).
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from cogment._actor import ActorClass, ActorClassList, ActorSession
 from cogment._context import Context
+from cogment._controller import Controller, TrialInfo, TrialState
 from cogment._datalog import DatalogSession, LogSample
 from cogment._endpoints import Endpoint, ServedEndpoint
 from cogment._environment import EnvironmentSession
@@ -37,7 +45,9 @@ __all__ = [
     "ActorStatus",
     "CogmentError",
     "Context",
+    "Controller",
     "DatalogSession",
+    "DatastoreFields",
     "Endpoint",
     "EnvironmentSession",
     "EventType",
@@ -52,7 +62,43 @@ __all__ = [
     "RecvRewardSource",
     "ServedEndpoint",
     "Session",
+    "TrialInfo",
     "TrialParameters",
+    "TrialState",
     "__version__",
     "make_logger",
 ]
+
+# Published submodule names, imported on first attribute access (keeps `import cogment` cheap).
+_SUBMODULES = frozenset(
+    {
+        "actor",
+        "context",
+        "control",
+        "datalog",
+        "datastore",
+        "directory",
+        "endpoints",
+        "environment",
+        "errors",
+        "generate",
+        "grpc_metadata",
+        "model_registry_v2",
+        "parameters",
+        "prehook",
+        "session",
+        "utils",
+        "version",
+    }
+)
+# Names re-exported lazily from modules that are heavier or optional.
+_LAZY_NAMES = {"DatastoreFields": "cogment._datastore"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"cogment.{name}")
+    module = _LAZY_NAMES.get(name)
+    if module is not None:
+        return getattr(importlib.import_module(module), name)
+    raise AttributeError(f"module 'cogment' has no attribute '{name}'")

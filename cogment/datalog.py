@@ -1,0 +1,5 @@
+"""Published module name ``cogment.datalog``. Thin re-export of :mod:`cogment._datalog`."""
+
+from cogment._datalog import DatalogSession, LogSample
+
+__all__ = ["DatalogSession", "LogSample"]
