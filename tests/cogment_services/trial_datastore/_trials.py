@@ -15,7 +15,6 @@ from cogment.api import (
     common_pb2,
     datalog_pb2,
     datalog_pb2_grpc,
-    environment_pb2,
     trial_datastore_pb2,
     trial_datastore_pb2_grpc,
 )
@@ -62,11 +61,13 @@ def make_params(spec: TrialSpec) -> common_pb2.TrialParams:
 
 
 def observation(tick: int, actor: int) -> bytes:
-    return f"obs-{tick}-{actor}".encode()
+    """Serialized ``StringValue("obs-<tick>-<actor>")`` (the test specs' observation space)."""
+    return wrappers_pb2.StringValue(value=f"obs-{tick}-{actor}").SerializeToString()
 
 
 def action(tick: int, actor: int) -> bytes:
-    return f"act-{tick}-{actor}".encode()
+    """Serialized ``StringValue("act-<tick>-<actor>")`` (the test specs' action space)."""
+    return wrappers_pb2.StringValue(value=f"act-{tick}-{actor}").SerializeToString()
 
 
 def packed(text: str) -> any_pb2.Any:
@@ -89,7 +90,7 @@ def make_sample(
     sample = datalog_pb2.DatalogSample()
     sample.info.tick_id = tick
     sample.info.timestamp = timestamp if timestamp is not None else 1_000_000_000 + tick
-    sample.info.state = ENDED if final else RUNNING  # type: ignore[assignment]
+    sample.info.state = ENDED if final else RUNNING
     n = len(spec.actors)
     sample.observations.tick_id = -1
     sample.observations.timestamp = sample.info.timestamp
@@ -160,7 +161,7 @@ async def log_trial(
 
 
 def datastore_stub(channel: grpc.aio.Channel) -> trial_datastore_pb2_grpc.TrialDatastoreSPAsyncStub:
-    return trial_datastore_pb2_grpc.TrialDatastoreSPStub(channel)  # type: ignore[return-value]
+    return trial_datastore_pb2_grpc.TrialDatastoreSPStub(channel)
 
 
 async def retrieve_samples(

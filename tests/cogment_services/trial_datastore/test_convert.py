@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cogment.api import datalog_pb2
+from cogment.api import datalog_pb2, trial_datastore_pb2
 from cogment_services.trial_datastore._convert import (
     TrialActorIndex,
     aggregate_reward,
@@ -30,7 +30,9 @@ SPEC = TrialSpec(
 )
 
 
-def convert(sample: datalog_pb2.DatalogSample, spec: TrialSpec = SPEC):
+def convert(
+    sample: datalog_pb2.DatalogSample, spec: TrialSpec = SPEC
+) -> trial_datastore_pb2.StoredTrialSample:
     return stored_sample_from_datalog(
         spec.trial_id, "user", TrialActorIndex(make_params(spec)), sample
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 import grpc.aio
@@ -57,10 +59,10 @@ async def test_retrieve_trials_filters(channel: grpc.aio.Channel) -> None:
         )
     stub = datastore_stub(channel)
 
-    async def ids(**kwargs: object) -> list[str]:
+    async def ids(**kwargs: Any) -> list[str]:
         reply = await stub.RetrieveTrials(
             trial_datastore_pb2.RetrieveTrialsRequest(**kwargs), timeout=5
-        )  # type: ignore[arg-type]
+        )
         return [info.trial_id for info in reply.trial_infos]
 
     assert await ids() == ["t0", "t1", "t2"]
@@ -248,7 +250,7 @@ async def test_add_trial_and_samples_import(channel: grpc.aio.Channel) -> None:
     ]
     samples[3].trial_id = "imported"
 
-    async def requests():  # type: ignore[no-untyped-def]
+    async def requests() -> AsyncIterator[trial_datastore_pb2.AddSampleRequest]:
         for sample in samples:
             yield trial_datastore_pb2.AddSampleRequest(trial_sample=sample)
 
@@ -263,7 +265,7 @@ async def test_add_trial_and_samples_import(channel: grpc.aio.Channel) -> None:
     assert [s.tick_id for s in stored] == list(range(150))
     assert all(s.trial_id == "imported" for s in stored)
 
-    async def wrong():  # type: ignore[no-untyped-def]
+    async def wrong() -> AsyncIterator[trial_datastore_pb2.AddSampleRequest]:
         yield trial_datastore_pb2.AddSampleRequest(
             trial_sample=trial_datastore_pb2.StoredTrialSample(trial_id="other")
         )
@@ -308,7 +310,7 @@ async def test_delete_is_all_or_nothing(channel: grpc.aio.Channel) -> None:
 async def test_datalog_protocol_errors(channel: grpc.aio.Channel) -> None:
     stub = datalog_pb2_grpc.DatalogSPStub(channel)
 
-    async def sample_first():  # type: ignore[no-untyped-def]
+    async def sample_first() -> AsyncIterator[datalog_pb2.RunTrialDatalogInput]:
         yield datalog_pb2.RunTrialDatalogInput(sample=datalog_pb2.DatalogSample())
 
     with pytest.raises(grpc.aio.AioRpcError) as error:
@@ -319,7 +321,7 @@ async def test_datalog_protocol_errors(channel: grpc.aio.Channel) -> None:
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "trial_params" in (error.value.details() or "")
 
-    async def params_only():  # type: ignore[no-untyped-def]
+    async def params_only() -> AsyncIterator[datalog_pb2.RunTrialDatalogInput]:
         yield datalog_pb2.RunTrialDatalogInput(trial_params=make_params(TrialSpec("x")))
 
     with pytest.raises(grpc.aio.AioRpcError) as error:

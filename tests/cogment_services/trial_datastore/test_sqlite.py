@@ -9,18 +9,19 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import grpc
 import grpc.aio
 import pytest
 
-from cogment.api import trial_datastore_pb2
+from cogment.api import datalog_pb2, datalog_pb2_grpc, trial_datastore_pb2
 from cogment_services.trial_datastore import TrialDatastore
 from tests.cogment_services.trial_datastore._trials import (
     ENDED,
     TrialSpec,
+    datalog_inputs,
     datastore_stub,
     log_trial,
     make_params,
@@ -39,33 +40,37 @@ async def _trial_ids(channel: grpc.aio.Channel, handle: str = "") -> tuple[list[
 
 async def test_restart_serves_everything_stored(tmp_path: Path) -> None:
     database = tmp_path / "sub" / "trials.db"
-    async with TrialDatastore(port=0, file_storage=database) as service:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
-            await log_trial(channel, TrialSpec("a", ticks=3, properties={"k": "v"}), user_id="u")
-            await log_trial(channel, TrialSpec("b", ticks=2))
-            await log_trial(channel, TrialSpec("gone", ticks=1))
-            await log_trial(channel, TrialSpec("partial", ticks=9), stop_after=4)
-            await datastore_stub(channel).DeleteTrials(
-                trial_datastore_pb2.DeleteTrialsRequest(trial_ids=["gone"]), timeout=5
-            )
-            _, handle = await _trial_ids(channel)
-            before = await retrieve_samples(channel, ["a", "b", "partial"])
+    async with (
+        TrialDatastore(port=0, file_storage=database) as service,
+        grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel,
+    ):
+        await log_trial(channel, TrialSpec("a", ticks=3, properties={"k": "v"}), user_id="u")
+        await log_trial(channel, TrialSpec("b", ticks=2))
+        await log_trial(channel, TrialSpec("gone", ticks=1))
+        await log_trial(channel, TrialSpec("partial", ticks=9), stop_after=4)
+        await datastore_stub(channel).DeleteTrials(
+            trial_datastore_pb2.DeleteTrialsRequest(trial_ids=["gone"]), timeout=5
+        )
+        _, handle = await _trial_ids(channel)
+        before = await retrieve_samples(channel, ["a", "b", "partial"])
     assert database.exists()
-    async with TrialDatastore(port=0, file_storage=database) as service:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
-            ids, _ = await _trial_ids(channel)
-            assert ids == ["a", "b", "partial"]
-            reply = await datastore_stub(channel).RetrieveTrials(
-                trial_datastore_pb2.RetrieveTrialsRequest(trial_ids=["a"]), timeout=5
-            )
-            info = reply.trial_infos[0]
-            assert (info.user_id, info.last_state, info.samples_count) == ("u", ENDED, 4)
-            assert info.params == make_params(TrialSpec("a", ticks=3, properties={"k": "v"}))
-            after = await asyncio.wait_for(retrieve_samples(channel, ["a", "b", "partial"]), 10)
-            assert after == before
-            # positions are never reused: a handle from before the restart still pages forward
-            await log_trial(channel, TrialSpec("c", ticks=0))
-            assert (await _trial_ids(channel, handle))[0] == ["c"]
+    async with (
+        TrialDatastore(port=0, file_storage=database) as service,
+        grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel,
+    ):
+        ids, _ = await _trial_ids(channel)
+        assert ids == ["a", "b", "partial"]
+        reply = await datastore_stub(channel).RetrieveTrials(
+            trial_datastore_pb2.RetrieveTrialsRequest(trial_ids=["a"]), timeout=5
+        )
+        info = reply.trial_infos[0]
+        assert (info.user_id, info.last_state, info.samples_count) == ("u", ENDED, 4)
+        assert info.params == make_params(TrialSpec("a", ticks=3, properties={"k": "v"}))
+        after = await asyncio.wait_for(retrieve_samples(channel, ["a", "b", "partial"]), 10)
+        assert after == before
+        # positions are never reused: a handle from before the restart still pages forward
+        await log_trial(channel, TrialSpec("c", ticks=0))
+        assert (await _trial_ids(channel, handle))[0] == ["c"]
 
 
 def _free_port() -> int:
@@ -128,13 +133,11 @@ async def test_kill_9_loses_nothing_acknowledged(
         await log_trial(channel, TrialSpec("complete", ticks=5))
 
         async def write(spec: TrialSpec) -> None:
-            from cogment.api import datalog_pb2_grpc
-            from tests.cogment_services.trial_datastore._trials import datalog_inputs
 
             stub = datalog_pb2_grpc.DatalogSPStub(channel)
             inputs = datalog_inputs(spec)
 
-            async def requests():  # type: ignore[no-untyped-def]
+            async def requests() -> AsyncIterator[datalog_pb2.RunTrialDatalogInput]:
                 for message in inputs:
                     yield message
                     await asyncio.sleep(0.001)
@@ -149,7 +152,7 @@ async def test_kill_9_loses_nothing_acknowledged(
 
         writers = [asyncio.ensure_future(write(spec)) for spec in specs]
         deadline = time.monotonic() + 20
-        while min(acked.values()) < 30 and time.monotonic() < deadline:
+        while min(acked.values()) < 30 and time.monotonic() < deadline:  # noqa: ASYNC110 (polling counters)
             await asyncio.sleep(0.05)
         os.kill(processes[0].pid, signal.SIGKILL)
         processes[0].wait(10)
