@@ -241,6 +241,7 @@ async def test_watch_full_info_and_stop_by_sending_false(
 ) -> None:
     trial_id = await controller.start_trial(messages.TrialConfig(tag="w", steps=0))
     assert trial_id
+    await wait_for_state(controller, trial_id, TrialState.RUNNING)
     watcher = controller.watch_trials(full_info=True)
     seen = await asyncio.wait_for(watcher.__anext__(), 10)
     assert isinstance(seen, TrialInfo)

@@ -10,6 +10,7 @@ Usage: python peers.py <dir holding cog_settings.py and controller_peers_pb2.py>
 """
 
 import asyncio
+import os
 import sys
 
 sys.path.insert(0, sys.argv[1])
@@ -65,7 +66,7 @@ async def main():
         await asyncio.sleep(0.05)
     print(f"READY {context.served_port}", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    serving.cancel()
+    os._exit(0)  # stdin closed: the test is over (no graceful gRPC shutdown needed)
 
 
 asyncio.run(main())
