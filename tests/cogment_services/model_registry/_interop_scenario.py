@@ -91,6 +91,31 @@ async def scenario(registry: Any) -> dict[str, Any]:
     return out
 
 
+async def scenario_v1(registry: Any, model_class: Any) -> dict[str, Any]:
+    """The deprecated v1 API (still used by the published SDK's own tests)."""
+
+    def version(info: Any) -> Any:
+        assert info.creation_timestamp > 0
+        return [info.version_number, info.archived, info.data_hash, info.data_size]
+
+    out: dict[str, Any] = {}
+    model = model_class("v1", b"first", user_data={"a": "1"}, version_user_data={"e": "1"})
+    out["initial"] = version(await registry.store_initial_version(model))
+    out["second"] = version(await registry.store_version(model_class("v1", b"second"), True))
+    info = await registry.retrieve_model_info("v1")
+    out["info"] = [info.id, dict(info.user_data)]
+    for number in (-1, 1):
+        got = await registry.retrieve_version("v1", number)
+        out[f"version_{number}"] = [
+            got.id,
+            got.serialized_model.decode(),
+            dict(got.user_data),
+            dict(got.version_user_data),
+            version(got.stored_version_info),
+        ]
+    return out
+
+
 async def _published_sdk_main(port: int) -> None:
     import importlib
 
@@ -102,8 +127,10 @@ async def _published_sdk_main(port: int) -> None:
     published_registry: Any = importlib.import_module("cogment.model_registry_v2").ModelRegistry
     url = f"grpc://127.0.0.1:{port}"
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        registry = published_registry(model_registry_grpc.ModelRegistrySPStub(channel), url)
-        result = await scenario(registry)
+        stub = model_registry_grpc.ModelRegistrySPStub(channel)
+        result = await scenario(published_registry(stub, url))
+        v1 = importlib.import_module("cogment.model_registry")
+        result["v1"] = await scenario_v1(v1.ModelRegistry(stub), v1.Model)
     print(json.dumps(result, sort_keys=True))
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cogment import Endpoint
+from cogment import Endpoint, model_registry
 from cogment._grpc import create_channel
 from cogment.model_registry_v2 import ModelRegistry
 from cogment_services.model_registry import ModelRegistryServer
@@ -50,6 +50,9 @@ async def test_published_client_matches_ours(tmp_path: Path) -> None:
         channel = create_channel(Endpoint(server.endpoint))
         async with channel:
             ours = await _interop_scenario.scenario(ModelRegistry(channel))
+            ours["v1"] = await _interop_scenario.scenario_v1(
+                model_registry.ModelRegistry(channel), model_registry.Model
+            )
             ours = json.loads(json.dumps(ours, sort_keys=True))
 
     assert sorted(published) == sorted(ours)
@@ -60,6 +63,7 @@ async def test_published_client_matches_ours(tmp_path: Path) -> None:
     assert ours["retrieve_unknown_model"] == "CogmentError"
     assert len(ours["iterations_b"]) == 12
     assert ours["tracked_newer"][0] == "A4"
+    assert ours["v1"]["version_-1"][1] == "second"
 
 
 def test_scenario_file_runs_on_python_310_syntax() -> None:
