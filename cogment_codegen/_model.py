@@ -35,10 +35,13 @@ RESERVED_NAMES = frozenset(
         "EnvironmentSession",
         "EnvironmentSpec",
         "PrehookSession",
+        "TrialParameters",
         "TrialSpec",
         "actor_classes",
         "environment",
+        "start_trial",
         "trial",
+        "trial_parameters",
     }
 )
 """Names the generated module defines whatever the spec says."""
@@ -101,6 +104,8 @@ class ActorClassModel:
     """``PlayerSession``."""
     action_method: str
     """``player_action``: the environment helper narrowing an action to this class."""
+    parameters_function: str
+    """``player_parameters``: makes typed ``ActorParameters`` of this class."""
     observation: TypeRef
     action: TypeRef
     config: TypeRef | None
@@ -212,16 +217,18 @@ def build_model(
     for i, actor_class in enumerate(classes):
         session_class = camel_case(actor_class.name) + "Session"
         action_method = f"{actor_class.name}_action"
+        parameters_function = f"{actor_class.name}_parameters"
         name_path: KeyPath = ("actor_classes", i, "name")
-        if session_class in taken:
-            problems.append(
-                loaded.problem(
-                    name_path,
-                    f"actor class '{actor_class.name}' would generate the class "
-                    f"'{session_class}', already used by {taken[session_class]}; rename it",
+        for generated in (session_class, parameters_function):
+            if generated in taken:
+                problems.append(
+                    loaded.problem(
+                        name_path,
+                        f"actor class '{actor_class.name}' would generate the name "
+                        f"'{generated}', already used by {taken[generated]}; rename it",
+                    )
                 )
-            )
-        taken[session_class] = f"actor class '{actor_class.name}'"
+            taken[generated] = f"actor class '{actor_class.name}'"
         if action_method in environment_methods:
             problems.append(
                 loaded.problem(
@@ -239,6 +246,7 @@ def build_model(
                     actor_class.name,
                     session_class,
                     action_method,
+                    parameters_function,
                     observation,
                     action,
                     ref(("actor_classes", i, "config_type")),

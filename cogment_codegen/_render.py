@@ -40,12 +40,17 @@ def _exported(model: SettingsModel, with_modules: Iterable[ProtoModule]) -> list
         "EnvironmentObservation",
         "EnvironmentSession",
         "EnvironmentSpec",
+        "PrehookSession",
+        "TrialParameters",
         "TrialSpec",
         "actor_classes",
         "environment",
+        "start_trial",
         "trial",
+        "trial_parameters",
     }
     names.update(actor.session_class for actor in model.actor_classes)
+    names.update(actor.parameters_function for actor in model.actor_classes)
     names.update(module.alias for module in with_modules)
     return sorted(names)
 
