@@ -31,9 +31,11 @@ def _value(message: Any) -> Any:
     return None if message is None else message.value
 
 
-def _guard(read: Any) -> Any:
+def _guard(obj: Any, attribute: str, convert: Any = None) -> Any:
+    """``obj.<attribute>`` (converted), or ``"error:<exception type>"`` if reading it raises."""
     try:
-        return read()
+        value = getattr(obj, attribute)
+        return convert(value) if convert is not None else value
     except Exception as error:
         return f"error:{type(error).__name__}"
 
@@ -63,9 +65,9 @@ def _rewards(rewards: Any) -> list[Any]:
         [
             reward.value,
             reward.confidence,
-            _guard(lambda: reward.sender),
-            _guard(lambda: reward.receiver),
-            _guard(lambda: _any_text(reward.user_data)),
+            _guard(reward, "sender"),
+            _guard(reward, "receiver"),
+            _guard(reward, "user_data", _any_text),
         ]
         for reward in rewards
     )
@@ -74,9 +76,9 @@ def _rewards(rewards: Any) -> list[Any]:
 def _messages(messages: Any) -> list[Any]:
     return sorted(
         [
-            _guard(lambda: message.sender),
-            _guard(lambda: message.receiver),
-            _guard(lambda: _any_text(message.payload)),
+            _guard(message, "sender"),
+            _guard(message, "receiver"),
+            _guard(message, "payload", _any_text),
         ]
         for message in messages
     )
@@ -137,6 +139,7 @@ async def scenario(datastore: Any) -> dict[str, Any]:
 
 async def _published_main(port: int) -> None:
     import grpc.aio
+
     from cogment.api import trial_datastore_pb2_grpc
     from cogment.datastore import Datastore
 
