@@ -14,8 +14,11 @@ import pytest
 
 from cogment import CogmentError, Endpoint, GrpcMetadata
 from cogment._grpc import create_channel
+from cogment.api import model_registry_pb2_grpc
 from cogment.model_registry_v2 import LatestModel, ModelInfo, ModelIterationInfo, ModelRegistry
 from cogment_services.model_registry import ModelRegistryServer
+from cogment_services.model_registry._registry import ModelRegistryState
+from cogment_services.model_registry._servicer import ModelRegistryServicer
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -282,3 +285,52 @@ async def test_track_survives_registry_restart(tmp_path: Path) -> None:
             latest.close()
     finally:
         await server.stop()
+
+
+class _RecordMetadata(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, str | bytes]]] = []
+
+    async def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
+        metadata = {item.key: item.value for item in handler_call_details.invocation_metadata or ()}
+        self.calls.append((handler_call_details.method.rsplit("/", 1)[-1], metadata))
+        return await continuation(handler_call_details)
+
+
+async def test_every_call_carries_the_metadata() -> None:
+    recorder = _RecordMetadata()
+    server = grpc.aio.server(interceptors=[recorder])
+    state = ModelRegistryState(None)
+    model_registry_pb2_grpc.add_ModelRegistrySPServicer_to_server(
+        ModelRegistryServicer(state), server
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        async with create_channel(Endpoint(f"grpc://127.0.0.1:{port}")) as channel:
+            registry = ModelRegistry(channel, GrpcMetadata([("x-test", "yes")]))
+            await registry.store_model("m", b"1")
+            await registry.publish_model("m", b"2")
+            await registry.retrieve_model("m")
+            await registry.get_iteration_info("m", 1)
+            await registry.list_iterations("m")
+            await registry.update_model_info("m", {})
+            await registry.get_model_info("m")
+            await registry.list_models()
+            updates = registry.iteration_updates("m")
+            await updates.__anext__()
+            await updates.aclose()
+            await registry.remove_model("m")
+    finally:
+        await server.stop(0)
+    methods = {method for method, _ in recorder.calls}
+    assert methods >= {
+        "RetrieveModels",
+        "CreateOrUpdateModel",
+        "CreateVersion",
+        "RetrieveVersionData",
+        "RetrieveVersionInfos",
+        "VersionUpdate",
+        "DeleteModel",
+    }
+    assert all(metadata.get("x-test") == "yes" for _, metadata in recorder.calls), recorder.calls
