@@ -100,6 +100,7 @@ class Context:
         self._prehook_impl: HookImpl | None = None
         self._datalog_impl: HookImpl | None = None
         self._served_port = 0
+        self._serving = asyncio.Event()
         self._directory: Any = None
         self._owned_channels: list[grpc.aio.Channel] = []
 
@@ -276,6 +277,15 @@ class Context:
 
     def _set_served_port(self, port: int) -> None:
         self._served_port = port
+        if port:
+            self._serving.set()
+        else:
+            self._serving.clear()
+
+    async def wait_for_serving(self) -> int:
+        """Wait until ``serve_all_registered`` is serving; return ``served_port`` (extension)."""
+        await self._serving.wait()
+        return self._served_port
 
     # -- clients ----------------------------------------------------------------------------------
 
