@@ -178,6 +178,7 @@ async def wait_for_state(
 # ------------------------------------------------------------------------------------------- end to end
 
 
+@pytest.mark.interop
 async def test_trial_lifecycle_with_parameters(
     controller: Controller, settings: Any, messages: ModuleType, peers: Peers
 ) -> None:
@@ -222,6 +223,7 @@ async def test_trial_lifecycle_with_parameters(
     assert (await ended).trial_id == trial_id
 
 
+@pytest.mark.interop
 async def test_start_with_config_goes_through_the_hook(
     controller: Controller, messages: ModuleType
 ) -> None:
@@ -236,6 +238,7 @@ async def test_start_with_config_goes_through_the_hook(
     assert info.tick_id is not None and info.tick_id >= 3
 
 
+@pytest.mark.interop
 async def test_watch_full_info_and_stop_by_sending_false(
     controller: Controller, messages: ModuleType
 ) -> None:
@@ -251,6 +254,7 @@ async def test_watch_full_info_and_stop_by_sending_false(
     await controller.terminate_trial([trial_id], hard=True)
 
 
+@pytest.mark.interop
 async def test_requested_id_already_used_gives_empty_id(
     controller: Controller, messages: ModuleType
 ) -> None:
@@ -264,6 +268,7 @@ async def test_requested_id_already_used_gives_empty_id(
     assert info.state is TrialState.ENDED
 
 
+@pytest.mark.interop
 async def test_hard_termination_of_several_trials(
     controller: Controller, messages: ModuleType
 ) -> None:
@@ -275,12 +280,14 @@ async def test_hard_termination_of_several_trials(
         await wait_for_state(controller, trial_id, TrialState.ENDED)
 
 
+@pytest.mark.interop
 async def test_remote_versions(controller: Controller) -> None:
     versions = await controller.get_remote_versions()
     assert versions
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in versions.items())
 
 
+@pytest.mark.interop
 async def test_rejected_start_names_the_reason(controller: Controller, settings: Any) -> None:
     no_actors = TrialParameters(settings, environment_endpoint="grpc://127.0.0.1:1")
     with pytest.raises(
@@ -290,6 +297,7 @@ async def test_rejected_start_names_the_reason(controller: Controller, settings:
         await controller.start_trial(trial_params=no_actors)
 
 
+@pytest.mark.interop
 async def test_timeout_names_the_rpc(orchestrator: Any, messages: ModuleType) -> None:
     async with Controller(
         create_channel(Endpoint(orchestrator.endpoint)), "tester", timeout=0.3

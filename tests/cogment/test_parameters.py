@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -427,3 +430,103 @@ def test_actor_config_is_immutable_copy() -> None:
     assert config is not None
     config.value = True
     assert actor.config == PlayerConfig(value=False)
+
+
+# ------------------------------------------------------------------------------------------ interop
+
+_REFERENCE_SCRIPT = """
+import json, sys
+import cogment
+params = cogment.TrialParameters(
+    None,
+    config_serialized=b"\\x0a\\x01x",
+    properties={"a": "1", "b": "2"},
+    max_steps=10,
+    max_inactivity=5,
+    nb_buffered_ticks=3,
+    datalog_endpoint="grpc://log:1",
+    datalog_exclude_fields=["observations", "rewards"],
+    environment_config_serialized=b"\\x08\\x01",
+    environment_name="env",
+    environment_endpoint="grpc://env:1",
+    environment_implementation="impl",
+)
+params.actors = [
+    cogment.ActorParameters(
+        None, class_name="player", name="bob", endpoint="cogment://client", implementation="i",
+        initial_connection_timeout=2.5, response_timeout=1.0, optional=True,
+        config_serialized=b"c", default_action_serialized=b"d",
+    ),
+    cogment.ActorParameters(None, class_name="referee", name="ref"),
+]
+ours = cogment.TrialParameters(None)
+ours.deserialize(bytes.fromhex(sys.argv[1]), type=3)
+print(json.dumps({
+    "serialized": params.serialize().hex(),
+    "type": params.get_serialization_type(),
+    "ours_read": [ours.max_steps, ours.environment_name, list(ours.datalog_exclude_fields),
+                  [a.name for a in ours.actors], ours.actors["bob"].response_timeout,
+                  ours.actors[0].default_action_serialized.hex(), dict(ours.properties)],
+}))
+"""
+
+
+def _same_params() -> TrialParameters:
+    return TrialParameters(
+        None,
+        config_serialized=b"\x0a\x01x",
+        properties={"a": "1", "b": "2"},
+        max_steps=10,
+        max_inactivity=5,
+        nb_buffered_ticks=3,
+        datalog_endpoint="grpc://log:1",
+        datalog_exclude_fields=["observations", "rewards"],
+        environment_config_serialized=b"\x08\x01",
+        environment_name="env",
+        environment_endpoint="grpc://env:1",
+        environment_implementation="impl",
+        actors=[
+            ActorParameters(
+                None,
+                "player",
+                name="bob",
+                endpoint="cogment://client",
+                implementation="i",
+                initial_connection_timeout=2.5,
+                response_timeout=1.0,
+                optional=True,
+                config_serialized=b"c",
+                default_action_serialized=b"d",
+            ),
+            ActorParameters(None, "referee", name="ref"),
+        ],
+    )
+
+
+@pytest.mark.interop
+def test_serialization_interoperates_with_the_published_sdk(tmp_path: Path) -> None:
+    from tests._support.refsdk import reference_python
+
+    ours = _same_params()
+    output = subprocess.run(
+        [str(reference_python()), "-c", _REFERENCE_SCRIPT, ours.serialize().hex()],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,  # import the published `cogment`, not the repository's
+    ).stdout
+    result = json.loads(output)
+    assert result["type"] == ours.get_serialization_type() == 3
+    theirs = TrialParameters(None)
+    theirs.deserialize(bytes.fromhex(result["serialized"]), type=result["type"])
+    assert theirs == ours  # same attributes give the same TrialParams
+    assert result["ours_read"] == [
+        10,
+        "env",
+        ["observations", "rewards"],
+        ["bob", "ref"],
+        1.0,
+        "64",
+        {"a": "1", "b": "2"},
+    ]
