@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from google.protobuf import wrappers_pb2
+from typing_extensions import assert_type
 
 from cogment._actor import ActorClass, ActorClassList
 from cogment._errors import CogmentError
@@ -530,3 +531,21 @@ def test_serialization_interoperates_with_the_published_sdk(tmp_path: Path) -> N
         "64",
         {"a": "1", "b": "2"},
     ]
+
+
+# ------------------------------------------------------------------------------------------ typing
+
+
+def test_generic_types_are_inferred() -> None:
+    """Checked by mypy (``assert_type``): the config types flow from the arguments / annotations."""
+    trial: TrialParameters[TrialConfig, EnvConfig] = TrialParameters(SETTINGS)
+    assert_type(trial.config, TrialConfig | None)
+    assert_type(trial.environment_config, EnvConfig | None)
+    actor = ActorParameters(
+        SETTINGS, "player", config=PlayerConfig(), default_action=PlayerAction()
+    )
+    assert_type(actor, ActorParameters[PlayerConfig, PlayerAction])
+    assert_type(actor.default_action, PlayerAction | None)
+    untyped = TrialParameters(SETTINGS)
+    assert_type(untyped, TrialParameters[Any, Any])
+    assert_type(untyped.actors.get("x"), ActorParameters[Any, Any] | None)
