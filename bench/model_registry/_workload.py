@@ -19,11 +19,13 @@ def _make_registry(channel: Any, port: int) -> Any:
         from cogment._model_registry import ModelRegistry  # ours
 
         return ModelRegistry(channel, endpoint=f"grpc://127.0.0.1:{port}")
-    except ImportError:  # the published SDK
-        import cogment.api.model_registry_pb2_grpc as grpc_api
-        from cogment.model_registry_v2 import ModelRegistry as Published
+    except ImportError:  # the published SDK: ModelRegistry(stub, endpoint_url, metadata)
+        import importlib
 
-        return Published(grpc_api.ModelRegistrySPStub(channel), f"grpc://127.0.0.1:{port}")
+        import cogment.api.model_registry_pb2_grpc as grpc_api
+
+        published: Any = importlib.import_module("cogment.model_registry_v2").ModelRegistry
+        return published(grpc_api.ModelRegistrySPStub(channel), f"grpc://127.0.0.1:{port}")
 
 
 async def _main(port: int, quick: bool) -> None:
