@@ -405,7 +405,8 @@ class Controller:
     ) -> AsyncGenerator[TrialInfo, bool | None]:
         """Iterate over the trials whose state matches the filters (empty: all): first the current ones,
         then every state change, as they happen.  Without ``full_info`` only ``trial_id`` and ``state`` are
-        set.  Sending ``False`` into the generator stops it.  Losing the Orchestrator raises ``CogmentError``.
+        set.  Sending ``False`` into the generator stops it.  The iteration ends if the Orchestrator ends the
+        stream (when it shuts down); losing the Orchestrator raises ``CogmentError``.
         """
         self._check_open("watch_trials")
         request = orchestrator_pb2.TrialListRequest(full_info=bool(full_info))
@@ -426,6 +427,8 @@ class Controller:
                 keep_going = yield info
                 if keep_going is not None and not keep_going:
                     break
+            else:
+                logger.warning("The %s at [%s] ended the WatchTrials stream", _SERVICE, self.url)
         except grpc.RpcError as error:
             raise self._error(error, "WatchTrials") from error
         finally:

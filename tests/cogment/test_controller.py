@@ -481,3 +481,28 @@ async def test_controller_is_closed_with_its_channel() -> None:
     await controller.close()  # idempotent
     with pytest.raises(CogmentError, match="closed"):
         await controller.get_remote_versions()
+
+
+async def test_watch_trials_does_not_hang_when_the_orchestrator_goes_away(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from cogment_services.orchestrator import Orchestrator
+
+    orch = Orchestrator(lifecycle_port=0, host="127.0.0.1")
+    await orch.start()
+    stopped = False
+    try:
+        async with Controller(create_channel(Endpoint(orch.endpoint)), "tester") as ctrl:
+            watching = asyncio.ensure_future(ctrl.watch_trials().__anext__())
+            await asyncio.sleep(0.2)  # the stream is open, nothing to report
+            assert not watching.done()
+            await orch.stop()
+            stopped = True
+            # Ends (graceful server shutdown) or raises CogmentError (connection lost): never hangs.
+            with pytest.raises((StopAsyncIteration, CogmentError)):
+                await asyncio.wait_for(watching, 10)
+            if isinstance(watching.exception(), StopAsyncIteration):
+                assert "ended the WatchTrials stream" in caplog.text
+    finally:
+        if not stopped:
+            await orch.stop()
