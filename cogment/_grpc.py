@@ -140,10 +140,9 @@ def create_channel(
 
 def channel_url(channel: object) -> str:
     """The endpoint URL a channel made by :func:`create_channel` connects to (``"<unknown>"`` otherwise)."""
-    try:
-        return _channel_urls.get(channel, "<unknown>")  # type: ignore[call-overload, no-any-return]
-    except TypeError:  # not weak-referenceable
-        return "<unknown>"
+    if isinstance(channel, grpc.aio.Channel):
+        return _channel_urls.get(channel, "<unknown>")
+    return "<unknown>"
 
 
 def server_credentials(served: ServedEndpoint) -> grpc.ServerCredentials | None:
