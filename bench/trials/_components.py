@@ -1,0 +1,228 @@
+"""The counting game's components and controller in one process, on either SDK.
+
+Run as a script by the benchmark, with the published SDK 2.10.1's interpreter (mode
+``reference``) or with ours (mode ``ours-grpc``): only the public API both SDKs share is used, so
+the same lines measure both. It serves the environment and the ``counter`` actors, runs the
+controller, and talks to the benchmark on stdin/stdout, one line each way per phase::
+
+    -> READY <port>          served, warm-up trial done
+    <- GO                    start the workload's trials
+    -> IDLE                  (held workloads) every actor has its first observation and waits
+    <- RELEASE               let the held actors answer
+    -> DONE <json>           {"wall_s": ..., "trials": ..., "ticks": ...} or {"error": ...}
+
+The benchmark reads both processes' CPU and memory from /proc between the phases.
+
+Usage: python _components.py <settings dir> <orchestrator endpoint> <workload json>
+(workload: {"trials": N, "ticks": T, "hold": bool, "timeout": seconds}).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+import uuid
+from typing import Any
+
+import cogment
+
+ENV_IMPL = "counting-env"
+ACTOR_IMPL = "counter"
+
+
+class Game:
+    """What the components of the running trials report to the controller (same process)."""
+
+    def __init__(self, settings: Any, pb2: Any) -> None:
+        self.settings = settings
+        self.pb2 = pb2
+        self.finished: dict[str, int] = {}
+        self.all_finished: dict[str, asyncio.Event] = {}
+        self.held = 0
+        self.expected_held = -1
+        self.all_held = asyncio.Event()
+        self.release = asyncio.Event()
+        self.errors: list[str] = []
+
+    def done_event(self, trial_id: str) -> asyncio.Event:
+        return self.all_finished.setdefault(trial_id, asyncio.Event())
+
+    def component_finished(self, trial_id: str) -> None:
+        count = self.finished.get(trial_id, 0) + 1
+        self.finished[trial_id] = count
+        if count == 3:  # the environment and both actors
+            self.done_event(trial_id).set()
+
+    def actor_holds(self) -> None:
+        self.held += 1
+        if self.held == self.expected_held:
+            self.all_held.set()
+
+    async def environment(self, session: Any) -> None:
+        tick_of = self.pb2.Tick
+        try:
+            ticks = session.config.ticks
+            session.start([("*", tick_of(tick=0))])
+            async for event in session.all_events():
+                if not event.actions:
+                    continue
+                tick = event.actions[0].tick_id
+                total = sum(a.action.value for a in event.actions if a.action is not None)
+                if total < 0:
+                    raise RuntimeError(f"tick {tick}: the counters' sum went negative: {total}")
+                observations = [("*", tick_of(tick=tick + 1))]
+                if event.type == cogment.EventType.ENDING or tick + 1 >= ticks:
+                    session.end(observations)
+                else:
+                    session.produce_observations(observations)
+        except Exception as error:
+            self.errors.append(f"environment: {error!r}")
+            raise
+        finally:
+            self.component_finished(session.get_trial_id())
+
+    async def counter(self, session: Any) -> None:
+        count_of = self.pb2.Count
+        try:
+            step = session.config.step
+            hold = session.config.hold_first_action
+            session.start()
+            async for event in session.all_events():
+                if event.observation is None or event.type != cogment.EventType.ACTIVE:
+                    continue
+                if hold:
+                    hold = False
+                    self.actor_holds()
+                    await self.release.wait()
+                session.do_action(count_of(value=event.observation.observation.tick + step))
+        except Exception as error:
+            self.errors.append(f"actor {session.name}: {error!r}")
+            raise
+        finally:
+            self.component_finished(session.get_trial_id())
+
+    def params(self, endpoint: str, ticks: int, hold: bool) -> Any:
+        pb2 = self.pb2
+        actors = [
+            cogment.ActorParameters(
+                self.settings,
+                name=name,
+                class_name="counter",
+                endpoint=endpoint,
+                implementation=ACTOR_IMPL,
+                config=pb2.CounterConfig(step=step, hold_first_action=hold),
+            )
+            for name, step in (("alice", 1), ("bob", 2))
+        ]
+        return cogment.TrialParameters(
+            self.settings,
+            environment_name="env",
+            environment_endpoint=endpoint,
+            environment_implementation=ENV_IMPL,
+            environment_config=pb2.EnvConfig(ticks=ticks),
+            actors=actors,
+        )
+
+
+async def _line() -> str:
+    return await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+
+
+def _say(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+async def _run_trials(
+    game: Game, controller: Any, endpoint: str, trials: int, ticks: int, hold: bool
+) -> list[str]:
+    """Start ``trials`` trials together; return their ids."""
+    prefix = uuid.uuid4().hex[:8]
+    ids = [f"bench-{prefix}-{index}" for index in range(trials)]
+    params = game.params(endpoint, ticks, hold)
+    for trial_id in ids:
+        game.done_event(trial_id)
+    started = await asyncio.gather(
+        *(controller.start_trial(trial_id_requested=i, trial_params=params) for i in ids)
+    )
+    refused = [i for i, got in zip(ids, started) if got != i]
+    if refused:
+        raise RuntimeError(f"{len(refused)} trial(s) not started, e.g. {refused[0]}")
+    return ids
+
+
+async def _wait_trials(game: Game, ids: list[str], timeout: float) -> None:
+    waits = [game.done_event(i).wait() for i in ids]
+    try:
+        await asyncio.wait_for(asyncio.gather(*waits), timeout)
+    except asyncio.TimeoutError:
+        missing = [i for i in ids if not game.done_event(i).is_set()]
+        raise RuntimeError(
+            f"{len(missing)} of {len(ids)} trial(s) not finished after {timeout}s; "
+            f"component errors: {game.errors[:3]}"
+        ) from None
+
+
+async def main(settings_dir: str, orchestrator: str, workload: dict[str, Any]) -> None:
+    sys.path.insert(0, settings_dir)
+    settings = importlib.import_module("cog_settings")
+    game = Game(settings, importlib.import_module("counting_pb2"))
+    context = cogment.Context(cog_settings=settings, user_id="bench")
+    context.register_environment(impl=game.environment, impl_name=ENV_IMPL)
+    context.register_actor(impl=game.counter, impl_name=ACTOR_IMPL, actor_classes=["counter"])
+    server = asyncio.ensure_future(context.serve_all_registered(cogment.ServedEndpoint(port=0)))
+    for _ in range(400):
+        if context.served_port or server.done():
+            break
+        await asyncio.sleep(0.025)
+    if server.done():
+        server.result()
+    if not context.served_port:
+        raise RuntimeError("serve_all_registered did not start within 10 s")
+    endpoint = f"grpc://127.0.0.1:{context.served_port}"
+    controller = context.get_controller(cogment.Endpoint(orchestrator))
+    timeout = float(workload.get("timeout", 120))
+    # Warm-up: channels opened, lazy imports done, before anything is measured.
+    await _wait_trials(game, await _run_trials(game, controller, endpoint, 1, 3, False), timeout)
+    _say(f"READY {context.served_port}")
+    if (await _line()).strip() != "GO":
+        return
+    trials, ticks, hold = int(workload["trials"]), int(workload["ticks"]), bool(workload["hold"])
+    result: dict[str, Any] = {"trials": trials, "ticks": ticks}
+    try:
+        start = time.perf_counter()
+        if hold:
+            game.expected_held = 2 * trials
+        ids = await _run_trials(game, controller, endpoint, trials, ticks, hold)
+        if hold:
+            await asyncio.wait_for(game.all_held.wait(), timeout)
+            result["idle_after_s"] = time.perf_counter() - start
+            _say("IDLE")
+            await _line()
+            game.release.set()
+        await _wait_trials(game, ids, timeout)
+        result["wall_s"] = time.perf_counter() - start
+    except Exception as error:
+        result = {"error": f"{error}"}
+    _say("DONE " + json.dumps(result))
+    await _line()  # the benchmark closes stdin once it has read what it needs
+    server.cancel()
+
+
+if __name__ == "__main__":
+    code = 0
+    try:
+        asyncio.run(main(sys.argv[1], sys.argv[2], json.loads(sys.argv[3])))
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    # Measured and reported: no need to wait for an SDK's slow shutdown (the published one can
+    # take many seconds to stop its server and threads).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
