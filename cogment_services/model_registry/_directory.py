@@ -1,22 +1,19 @@
-"""Registration of the Model Registry to a Directory (``--directory_endpoint``)."""
+"""Registration of the Model Registry to a Directory (``--directory_endpoint``), through the
+runtime's Directory client (:mod:`cogment._directory`)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
-from collections.abc import AsyncIterator
 
-import grpc
-import grpc.aio
-
-from cogment.api import directory_pb2, directory_pb2_grpc
+from cogment._directory import Directory
+from cogment._endpoint_url import ServiceType
+from cogment._errors import CogmentError
 from cogment_services._server import ServiceStartupError
 
 __all__ = ["DirectoryRegistration", "parse_properties"]
 
 _log = logging.getLogger("cogment.services.model_registry")
-_TIMEOUT = 30.0
 
 
 def parse_properties(text: str) -> dict[str, str]:
@@ -43,14 +40,6 @@ def _own_address() -> str:
             return "127.0.0.1"
 
 
-def _directory_target(endpoint: str) -> str:
-    if not endpoint.startswith("grpc://") or len(endpoint) <= len("grpc://"):
-        raise ServiceStartupError(
-            f"--directory_endpoint must be a grpc://host:port URL, not [{endpoint}]"
-        )
-    return endpoint[len("grpc://") :].rstrip("/")
-
-
 class DirectoryRegistration:
     """Registers this service (type MODEL_REGISTRY) at start and deregisters it at stop.
 
@@ -66,75 +55,45 @@ class DirectoryRegistration:
         ssl: bool = False,
     ) -> None:
         self._endpoint = endpoint or ""
-        self._target = _directory_target(self._endpoint) if self._endpoint else ""
-        self._metadata = (("authentication-token", token),) if token else ()
+        self._token = token or None
         self._host = host
         self._properties = parse_properties(properties)
         self._ssl = ssl
         self._registered: tuple[int, str] | None = None
 
+    def _connect(self) -> Directory:
+        try:
+            return Directory.connect(self._endpoint, self._token)
+        except CogmentError as error:
+            raise ServiceStartupError(f"--directory_endpoint: {error}") from error
+
     async def register(self, port: int) -> None:
         """Register ``host:port``; raises :class:`ServiceStartupError` if refused."""
-        if not self._target:
+        if not self._endpoint:
             return
-        request = directory_pb2.RegisterRequest(
-            endpoint=directory_pb2.ServiceEndpoint(
-                protocol=(
-                    directory_pb2.ServiceEndpoint.GRPC_SSL
-                    if self._ssl
-                    else directory_pb2.ServiceEndpoint.GRPC
-                ),
-                host=self._host or _own_address(),
-                port=port,
-            ),
-            details=directory_pb2.ServiceDetails(
-                type=directory_pb2.MODEL_REGISTRY_SERVICE, properties=self._properties
-            ),
-        )
-
-        async def requests() -> AsyncIterator[directory_pb2.RegisterRequest]:
-            yield request
-
+        host = self._host or _own_address()
         try:
-            async with grpc.aio.insecure_channel(self._target) as channel:
-                stub = directory_pb2_grpc.DirectorySPStub(channel)
-                reply: directory_pb2.RegisterReply | None = None
-                async for received in stub.Register(
-                    requests(), metadata=self._metadata, timeout=_TIMEOUT
-                ):
-                    reply = received
-                    break
-        except grpc.aio.AioRpcError as error:
-            raise ServiceStartupError(
-                f"Directory [{self._endpoint}] registration failed: {error.code().name}"
-                f" {error.details()}"
-            ) from error
-        if reply is None or reply.status != directory_pb2.RegisterReply.OK:
-            message = "" if reply is None else reply.error_msg
-            raise ServiceStartupError(
-                f"Directory [{self._endpoint}] refused the registration: {message or 'no reply'}"
-            )
-        self._registered = (reply.service_id, reply.secret)
-        _log.info("Registered to Directory [%s] with id [%d]", self._endpoint, reply.service_id)
+            async with self._connect() as directory:
+                self._registered = await directory.register_host(
+                    ServiceType.MODEL_REG, host, port, ssl=self._ssl, properties=self._properties
+                )
+        except CogmentError as error:
+            raise ServiceStartupError(f"Directory registration failed: {error}") from error
+        _log.info(
+            "Registered to Directory [%s] as [%s:%d] with id [%d]",
+            self._endpoint,
+            host,
+            port,
+            self._registered[0],
+        )
 
     async def deregister(self) -> None:
         """Deregister (failures are logged, not raised)."""
         registered, self._registered = self._registered, None
         if registered is None:
             return
-        service_id, secret = registered
-
-        async def requests() -> AsyncIterator[directory_pb2.DeregisterRequest]:
-            yield directory_pb2.DeregisterRequest(service_id=service_id, secret=secret)
-
         try:
-            async with grpc.aio.insecure_channel(self._target) as channel:
-                stub = directory_pb2_grpc.DirectorySPStub(channel)
-                async for reply in stub.Deregister(
-                    requests(), metadata=self._metadata, timeout=5.0
-                ):
-                    if reply.status != directory_pb2.DeregisterReply.OK:
-                        _log.warning("Directory deregistration refused: %s", reply.error_msg)
-                    break
-        except (grpc.aio.AioRpcError, asyncio.TimeoutError) as error:
-            _log.warning("Directory [%s] deregistration failed: %r", self._endpoint, error)
+            async with self._connect() as directory:
+                await directory.deregister_service(*registered)
+        except (CogmentError, ServiceStartupError) as error:
+            _log.warning("Directory deregistration failed: %s", error)

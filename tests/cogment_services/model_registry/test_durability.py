@@ -43,7 +43,9 @@ def read_status(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def registry_process(archive: Path, port: int, status: Path) -> Iterator[subprocess.Popen[bytes]]:
+def registry_process(
+    archive: Path, port: int, status: Path, *extra: str
+) -> Iterator[subprocess.Popen[bytes]]:
     """``python -m cogment services model_registry`` on ``port``; killed at the end."""
     status.unlink(missing_ok=True)
     process = subprocess.Popen(
@@ -57,6 +59,7 @@ def registry_process(archive: Path, port: int, status: Path) -> Iterator[subproc
             f"--archive_dir={archive}",
             f"--status_file={status}",
             "--log_level=warning",
+            *extra,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -172,3 +175,31 @@ def test_cli_rejects_bad_flags(tmp_path: Path) -> None:
     assert main(["--sent_version_chunk_size=0", f"--archive_dir={tmp_path}", "--port=0"]) == 2
     assert main(["--port=70000", f"--archive_dir={tmp_path}"]) == 2
     assert main(["--help"]) == 0
+
+
+async def test_directory_registration(tmp_path: Path) -> None:
+    from cogment._directory import Directory as DirectoryClient
+    from cogment._endpoint_url import ServiceType
+    from cogment_services.directory import Directory
+
+    port = free_port()
+    async with Directory(port=0) as directory:
+        running = registry_process(
+            tmp_path / "archive",
+            port,
+            tmp_path / "status",
+            f"--directory_endpoint={directory.endpoint}",
+            "--directory_registration_host=127.0.0.1",
+            "--directory_registration_properties=team=blue,flag",
+        )
+        # Wait for readiness in a thread: the Directory serves from this event loop.
+        process = await asyncio.to_thread(running.__enter__)
+        try:
+            async with DirectoryClient.connect(directory.endpoint) as client:
+                found = await client.inquire_by_type(ServiceType.MODEL_REG, {"team": "blue"})
+                assert found == [(f"grpc://127.0.0.1:{port}", False)]
+                process.send_signal(signal.SIGTERM)
+                assert await asyncio.to_thread(process.wait, 10) == 0
+                assert await client.inquire_by_type(ServiceType.MODEL_REG) == []
+        finally:
+            await asyncio.to_thread(running.__exit__, None, None, None)
