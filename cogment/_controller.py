@@ -154,8 +154,6 @@ class TrialInfo:
             return NotImplemented
         return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
 
-    __hash__ = None  # type: ignore[assignment]  # mutable
-
     def __repr__(self) -> str:
         return (
             f"TrialInfo(trial_id={self.trial_id!r}, state={self.state.name}, properties={self.properties!r}, "

@@ -177,8 +177,6 @@ class Endpoint:
             and self.certificate_chain == other.certificate_chain
         )
 
-    __hash__ = None  # type: ignore[assignment]  # mutable
-
     def __str__(self) -> str:
         return (
             f"Endpoint: url = {self.url}, use_ssl = {self.using_ssl()}, "
@@ -269,8 +267,6 @@ class ServedEndpoint:
             == other.private_key_certificate_chain_pairs
             and self.root_certificates == other.root_certificates
         )
-
-    __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __str__(self) -> str:
         pairs = self.private_key_certificate_chain_pairs

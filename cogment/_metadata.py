@@ -128,8 +128,6 @@ class GrpcMetadata:
             return NotImplemented
         return self._items == other._items
 
-    __hash__ = None  # type: ignore[assignment]  # mutable
-
     def __repr__(self) -> str:
         shown = []
         for key, value in self._items:

@@ -455,8 +455,6 @@ class ActorParameters(Generic[ActorConfigT, ActionT]):
             return NotImplemented
         return bool(self._raw_params == other._raw_params)
 
-    __hash__ = None  # type: ignore[assignment]  # mutable
-
     def __str__(self) -> str:
         return f"ActorParameters: {self._raw_params}"
 
@@ -610,8 +608,6 @@ class ActorsList:
                 for item, raw in zip(other, self._raw_params.actors, strict=True)
             )
         return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __str__(self) -> str:
         return f"Actors Parameters: {list(self._raw_params.actors)}"
@@ -1036,8 +1032,6 @@ class TrialParameters(Generic[TrialConfigT, EnvConfigT]):
         if not isinstance(other, TrialParameters):
             return NotImplemented
         return bool(self._raw_params == other._raw_params)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __str__(self) -> str:
         return f"TrialParameters: {self._raw_params}"
