@@ -55,6 +55,9 @@ class _BoundedLRU(Generic[_K, _V]):
         while len(self._entries) > self._max_size:
             self._entries.popitem(last=False)
 
+    def clear(self) -> None:
+        self._entries.clear()
+
     def __contains__(self, key: object) -> bool:
         return key in self._entries
 

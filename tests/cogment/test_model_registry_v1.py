@@ -68,6 +68,45 @@ async def test_v1_store_and_retrieve(channel: grpc.aio.Channel) -> None:
         await registry.store_version(Model("ghost", b"x"))
 
 
+async def test_published_sdk_test_flow(channel: grpc.aio.Channel) -> None:
+    # The flow of the published SDK's own tests/test_model_registry.py (which peeks at the caches).
+    registry = ModelRegistry(channel)
+    serialized = b"\x08\x01"
+    model = Model(
+        model_id="test",
+        serialized_model=serialized,
+        user_data={"model_key": "model_value"},
+        version_user_data={"version_key": "version_value"},
+    )
+    await registry.store_initial_version(model)
+    retrieved = await registry.retrieve_version("test")
+    assert retrieved is not None
+    assert retrieved.serialized_model == serialized
+    assert retrieved.user_data == {"model_key": "model_value"}
+    assert retrieved.version_user_data == {"version_key": "version_value"}
+    assert retrieved.stored_version_info is not None
+    assert retrieved.stored_version_info.data_size == len(serialized)
+    assert retrieved.stored_version_info.version_number == 1
+    assert retrieved.id == "test" and retrieved.deserialized_model is None
+
+    with pytest.warns(DeprecationWarning):
+        model.deserialized_model = {"decoded": 1}
+    await registry.store_version(model)
+    retrieved = await registry.retrieve_version("test")
+    assert retrieved is not None and retrieved.serialized_model is None
+    assert retrieved.stored_version_info is not None
+    assert retrieved.stored_version_info.version_number == 2
+    assert retrieved.deserialized_model == {"decoded": 1}
+
+    registry._data_cache.clear()
+    registry._info_cache.clear()
+    with pytest.warns(DeprecationWarning):
+        retrieved = await registry.retrieve_version("test", -1, lambda data: {"decoded": data[1]})
+    assert retrieved is not None and retrieved.serialized_model == serialized
+    assert retrieved.deserialized_model == {"decoded": 1}
+    assert len(registry._data_cache) == 1 and len(registry._info_cache) == 1
+
+
 def test_bounded_lru_evicts_least_recently_used() -> None:
     cache: _BoundedLRU[int, str] = _BoundedLRU(max_size=128)
     for index in range(129):  # the published SDK raised KeyError on the 129th
