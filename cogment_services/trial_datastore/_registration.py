@@ -1,31 +1,25 @@
 """Registration of the Trial Datastore to a Directory (``--directory_endpoint``).
 
-The service registers twice on its port: as a DATASTORE (``TrialDatastoreSP``) and as a DATALOG
+The service registers twice on its port, through the SDK's Directory client
+(:class:`cogment._directory.Directory`): as a DATASTORE (``TrialDatastoreSP``) and as a DATALOG
 (``DatalogSP``), non-permanently, and deregisters both when it stops.
-
-Seam: this talks to ``cogmentAPI.DirectorySP`` directly; once the SDK's shared Directory client
-(``cogment._directory``) offers registration, :class:`DirectoryRegistration` can delegate to it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
-from collections.abc import AsyncIterator
 
-import grpc
-import grpc.aio
-
+from cogment._directory import Directory
+from cogment._endpoint_url import ServiceType
+from cogment._errors import CogmentError
 from cogment._version import __version__
-from cogment.api import directory_pb2, directory_pb2_grpc
 from cogment_services._server import ServiceStartupError
 
 __all__ = ["DirectoryRegistration", "parse_properties"]
 
 _log = logging.getLogger("cogment.services.trial_datastore")
-_TIMEOUT = 30.0
-_TYPES = (directory_pb2.DATASTORE_SERVICE, directory_pb2.DATALOG_SERVICE)
+_TYPES = (ServiceType.DATASTORE, ServiceType.DATALOG)
 
 
 def parse_properties(text: str) -> dict[str, str]:
@@ -70,8 +64,7 @@ class DirectoryRegistration:
             raise ServiceStartupError(
                 f"--directory_endpoint must be a grpc://host:port URL, not [{self.endpoint}]"
             )
-        self._target = self.endpoint[len("grpc://") :].rstrip("/")
-        self._metadata = (("authentication-token", token),) if token else ()
+        self._token = token or None
         self._host = host
         self._properties = parse_properties(properties)
         self._properties.setdefault("__registration_source", "Cogment-Trial_Datastore")
@@ -80,81 +73,37 @@ class DirectoryRegistration:
         self._registered: list[tuple[int, str]] = []
 
     async def register(self, port: int) -> None:
-        """Register ``host:port``; raises :class:`ServiceStartupError` if refused."""
-        if not self._target:
+        """Register ``host:port``; raises :class:`ServiceStartupError` if it fails."""
+        if not self.endpoint:
             return
-        endpoint = directory_pb2.ServiceEndpoint(
-            protocol=(
-                directory_pb2.ServiceEndpoint.GRPC_SSL
-                if self._ssl
-                else directory_pb2.ServiceEndpoint.GRPC
-            ),
-            host=self._host or _own_address(),
-            port=port,
-        )
-        requests = [
-            directory_pb2.RegisterRequest(
-                endpoint=endpoint,
-                details=directory_pb2.ServiceDetails(
-                    type=service_type, properties=self._properties
-                ),
-            )
-            for service_type in _TYPES
-        ]
-
-        async def stream() -> AsyncIterator[directory_pb2.RegisterRequest]:
-            for request in requests:
-                yield request
-
-        replies: list[directory_pb2.RegisterReply] = []
+        host = self._host or _own_address()
         try:
-            async with grpc.aio.insecure_channel(self._target) as channel:
-                stub = directory_pb2_grpc.DirectorySPStub(channel)
-                async for reply in stub.Register(
-                    stream(), metadata=self._metadata, timeout=_TIMEOUT
-                ):
-                    replies.append(reply)
-                    if len(replies) == len(requests):
-                        break
-        except grpc.aio.AioRpcError as error:
-            raise ServiceStartupError(
-                f"Directory [{self.endpoint}] registration failed: {error.code().name} {error.details()}"
-            ) from error
-        for reply in replies:
-            if reply.status != directory_pb2.RegisterReply.OK:
-                raise ServiceStartupError(
-                    f"Directory [{self.endpoint}] refused the registration: {reply.error_msg}"
-                )
-            self._registered.append((reply.service_id, reply.secret))
-        if len(replies) != len(requests):
-            raise ServiceStartupError(
-                f"Directory [{self.endpoint}] did not answer every registration"
-            )
+            async with Directory.connect(self.endpoint, self._token) as directory:
+                for service_type in _TYPES:
+                    self._registered.append(
+                        await directory.register_host(
+                            service_type, host, port, ssl=self._ssl, properties=self._properties
+                        )
+                    )
+        except CogmentError as error:
+            await self.deregister()
+            raise ServiceStartupError(str(error)) from error
         _log.info(
-            "registered to Directory [%s] with ids %s",
+            "registered %s:%d to Directory [%s] with ids %s",
+            host,
+            port,
             self.endpoint,
             [service_id for service_id, _ in self._registered],
         )
 
     async def deregister(self) -> None:
-        """Deregister (failures are logged, not raised)."""
+        """Deregister what was registered (failures are logged, not raised)."""
         registered, self._registered = self._registered, []
         if not registered:
             return
-
-        async def stream() -> AsyncIterator[directory_pb2.DeregisterRequest]:
+        async with Directory.connect(self.endpoint, self._token, timeout=5.0) as directory:
             for service_id, secret in registered:
-                yield directory_pb2.DeregisterRequest(service_id=service_id, secret=secret)
-
-        try:
-            async with grpc.aio.insecure_channel(self._target) as channel:
-                stub = directory_pb2_grpc.DirectorySPStub(channel)
-                count = 0
-                async for reply in stub.Deregister(stream(), metadata=self._metadata, timeout=5.0):
-                    if reply.status != directory_pb2.DeregisterReply.OK:
-                        _log.warning("Directory deregistration refused: %s", reply.error_msg)
-                    count += 1
-                    if count == len(registered):
-                        break
-        except (grpc.aio.AioRpcError, asyncio.TimeoutError) as error:
-            _log.warning("Directory [%s] deregistration failed: %r", self.endpoint, error)
+                try:
+                    await directory.deregister_service(service_id, secret)
+                except CogmentError as error:
+                    _log.warning("%s", error)
