@@ -126,6 +126,11 @@ class SettingsModel:
     trial_config: TypeRef | None
 
     @property
+    def runtime_modules(self) -> tuple[ProtoModule, ...]:
+        """The well-known type modules the spec refers to directly."""
+        return tuple(m for m in self.modules if m.runtime_provided)
+
+    @property
     def observation_types(self) -> tuple[TypeRef, ...]:
         """Distinct observation spaces, in spec order."""
         return _distinct(c.observation for c in self.actor_classes)
@@ -255,11 +260,12 @@ def build_model(
     if problems:
         problems.sort(key=lambda p: (p.location.line, p.location.column))
         raise SpecError(problems)
-    used_modules = [modules[f] for f in user_files] + [modules[f] for f in runtime_files]
+    user_modules = sorted((modules[f] for f in user_files), key=lambda m: (m.parent, m.name))
+    used_modules = user_modules + [modules[f] for f in runtime_files]
     return SettingsModel(
         spec_name=loaded.path.name,
         modules=tuple(used_modules),
-        user_modules=tuple(modules[f] for f in user_files),
+        user_modules=tuple(user_modules),
         actor_classes=tuple(models),
         environment_config=ref(("environment", "config_type")),
         trial_config=ref(("trial", "config_type")),

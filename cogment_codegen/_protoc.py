@@ -19,6 +19,8 @@ from pathlib import Path
 
 from google.protobuf import descriptor_pb2
 
+from cogment_codegen._descriptors import is_runtime_provided
+
 __all__ = ["CompiledProtos", "ProtocFailure", "run_protoc", "well_known_types_dir"]
 
 _LOCK = threading.Lock()
@@ -60,34 +62,59 @@ def _captured_stderr_fd() -> Iterator[list[bytes]]:
             sink.append(capture.read())
 
 
+def _invoke(args: list[str]) -> None:
+    from grpc_tools import _protoc_compiler
+
+    with _LOCK, _captured_stderr_fd() as stderr:
+        code = _protoc_compiler.run_main([arg.encode() for arg in args])
+    if code != 0:
+        message = b"".join(stderr).decode("utf-8", "replace").strip()
+        raise ProtocFailure(message or f"protoc exited with {code}")
+
+
 def run_protoc(proto_root: Path, protos: Sequence[str]) -> CompiledProtos:
-    """Compile ``protos`` (paths relative to ``proto_root``, which is the import root).
+    """Compile ``protos`` (paths relative to ``proto_root``, which is the import root) and the
+    user protos they import (not listed, but needed at run time), into ``*_pb2.py`` modules.
 
     Raises ``ProtocFailure`` with protoc's messages when compilation fails.
     """
-    from grpc_tools import _protoc_compiler
-
+    include = [f"--proto_path={proto_root}", f"--proto_path={well_known_types_dir()}"]
     with tempfile.TemporaryDirectory(prefix="cogment-codegen-") as tmp:
         out = Path(tmp)
         descriptor_file = out / "descriptors.binpb"
         python_out = out / "python"
         python_out.mkdir()
-        args = [
-            "protoc",
-            f"--proto_path={proto_root}",
-            f"--proto_path={well_known_types_dir()}",
-            f"--python_out={python_out}",
-            f"--descriptor_set_out={descriptor_file}",
-            "--include_imports",
-            "--include_source_info",
-            *(str(proto_root / name) for name in protos),
-        ]
-        with _LOCK, _captured_stderr_fd() as stderr:
-            code = _protoc_compiler.run_main([arg.encode() for arg in args])
-        if code != 0:
-            message = b"".join(stderr).decode("utf-8", "replace").strip()
-            raise ProtocFailure(_relativize(message, proto_root) or f"protoc exited with {code}")
-        descriptor_set = descriptor_pb2.FileDescriptorSet.FromString(descriptor_file.read_bytes())
+        try:
+            _invoke(
+                [
+                    "protoc",
+                    *include,
+                    f"--python_out={python_out}",
+                    f"--descriptor_set_out={descriptor_file}",
+                    "--include_imports",
+                    "--include_source_info",
+                    *(str(proto_root / name) for name in protos),
+                ]
+            )
+            descriptor_set = descriptor_pb2.FileDescriptorSet.FromString(
+                descriptor_file.read_bytes()
+            )
+            imported_only = [
+                f.name
+                for f in descriptor_set.file
+                if f.name not in protos and not is_runtime_provided(f.name)
+            ]
+            if imported_only:
+                _invoke(
+                    [
+                        "protoc",
+                        *include,
+                        f"--python_out={python_out}",
+                        *(str(proto_root / name) for name in imported_only),
+                    ]
+                )
+        except ProtocFailure as failure:
+            raise ProtocFailure(_relativize(str(failure), proto_root)) from None
         modules = {
             path.relative_to(python_out).as_posix(): path.read_bytes()
             for path in sorted(python_out.rglob("*.py"))
