@@ -30,6 +30,7 @@ def components(records: list[Record], trial: str) -> set[str]:
 
 def check_clean(records: list[Record]) -> None:
     """No harness error or timeout record."""
+    assert records, "the trace is empty"
     bad = [each for each in records if each["who"] == "~harness"]
     assert not bad, f"the scenario reported: {bad}"
 
@@ -78,6 +79,136 @@ def basic(records: list[Record]) -> None:
     assert info["properties"] == {"scenario": "basic"}
 
 
+def max_steps(records: list[Record]) -> None:
+    check_clean(records)
+    check_max_steps_run(records, "five", ["p1", "ref"], 5)
+    check_max_steps_run(records, "one", ["p1", "ref"], 1)
+    infos = {each["trial_id"]: each for each in select(records, who="controller", kind="info")}
+    assert infos["five"]["tick"] == 6 and infos["five"]["state"] == "ENDED"  # observed §11
+    assert infos["one"]["tick"] == 2
+    # Env-initiated end after tick 2: no ENDING action set, actors get the final tick 3 as ENDING.
+    env_sets = select(records, trial="self", who="env", kind="actions")
+    assert [(each["tick"], each["type"]) for each in env_sets] == [
+        (0, "ACTIVE"),
+        (1, "ACTIVE"),
+        (2, "ACTIVE"),
+    ]
+    for who in ("actor:p1", "actor:ref"):
+        observations = select(records, trial="self", who=who, kind="observation")
+        assert [(o["tick"], o["type"]) for o in observations] == [
+            (0, "ACTIVE"),
+            (1, "ACTIVE"),
+            (2, "ACTIVE"),
+            (3, "ENDING"),
+        ]
+        assert one(records, trial="self", who=who, kind="exit")["last"] == "FINAL"
+    assert one(records, trial="self", who="env", kind="exit")["last"] == "FINAL"
+
+
+def terminate(records: list[Record]) -> None:
+    check_clean(records)
+    # Soft: requested while tick 2 is handled; the state stays RUNNING; tick 3 arrives ENDING.
+    assert one(records, trial="soft", kind="after_soft_terminate")["state"] == "RUNNING"
+    env_sets = select(records, trial="soft", who="env", kind="actions")
+    assert [(e["tick"], e["type"]) for e in env_sets] == [
+        (0, "ACTIVE"),
+        (1, "ACTIVE"),
+        (2, "ACTIVE"),
+        (3, "ENDING"),
+    ]
+    for name in ("p1", "p2", "ref"):
+        observations = select(records, trial="soft", who=f"actor:{name}", kind="observation")
+        assert [o["type"] for o in observations] == ["ACTIVE"] * 4 + ["ENDING"]
+        assert one(records, trial="soft", who=f"actor:{name}", kind="exit")["last"] == "FINAL"
+    # Hard: ENDING at once; no ENDING nor FINAL event reaches anyone (observed §11).
+    assert one(records, trial="hard", kind="after_hard_terminate")["terminating_or_ended"] is True
+    hard = select(records, trial="hard")
+    assert not [e for e in hard if e.get("type") == "ENDING" or e["kind"] == "final"], hard
+    for name in ("p1", "p2", "ref"):
+        observations = select(records, trial="hard", who=f"actor:{name}", kind="observation")
+        assert [o["tick"] for o in observations] == [0, 1]
+    assert [e["state"] for e in select(records, who="controller", kind="ended")] == ["ENDED"] * 2
+
+
+def _rewards(records: list[Record], who: str) -> list[tuple[int, str, float, int]]:
+    found = []
+    for event in select(records, who=who, kind="rewards"):
+        for reward in event["rewards"]:
+            found.append(
+                (reward["tick"], reward["receiver"], reward["value"], reward["nb_sources"])
+            )
+    return found
+
+
+def rewards(records: list[Record]) -> None:
+    check_clean(records)
+    # One reward per receiver and tick, value = sum(v*c)/sum(c) over c > 0 (spec §5): the env's
+    # (1,1)+(3,3)+(100,0) gives 2.5; the receiver name is the actor's own; "*" from an actor
+    # includes the sender; a past tick never reaches the actors; the env never gets rewards.
+    assert _rewards(records, "actor:p1") == [(0, "p1", 2.5, 3), (1, "p1", 1.5, 2)]
+    assert _rewards(records, "actor:p2") == [
+        (0, "p2", 1.0, 1),
+        (1, "p2", 3.25, 3),
+        (3, "p2", 7.0, 1),
+    ]
+    assert _rewards(records, "actor:ref") == [
+        (0, "ref", 1.0, 1),
+        (1, "ref", -0.5, 2),
+        (2, "ref", 0.0, 1),
+    ]
+    p2_tick1 = select(records, who="actor:p2", kind="rewards")[1]["rewards"][0]
+    senders = sorted((s["sender"], s["value"], s["confidence"]) for s in p2_tick1["sources"])
+    assert senders == [("env", 2.0, 1.0), ("ref", 1.0, 1.0), ("ref", 5.0, 2.0)]
+    user_data = [s["user_data"] for s in p2_tick1["sources"] if s["user_data"] is not None]
+    assert sorted(u["fields"]["value"] for u in user_data) == ["bonus", "from the referee"]
+    # Rewards come before the observation of the tick they are delivered with.
+    p2 = [e for e in select(records, who="actor:p2") if e["kind"] in ("rewards", "observation")]
+    kinds = [(e["kind"], e.get("tick")) for e in p2]
+    assert kinds.index(("rewards", None)) < kinds.index(("observation", 1))
+    assert not select(records, who="env", kind="rewards")
+
+
+def _messages(records: list[Record], who: str) -> list[tuple[int, str, str, str]]:
+    return sorted(
+        (m["tick"], m["sender"], m["receiver"], m["payload"]["fields"]["value"])
+        for m in select(records, who=who, kind="message")
+    )
+
+
+def messages(records: list[Record]) -> None:
+    check_clean(records)
+    # Sent immediately, tick = the current tick, receiver = the concrete recipient, sender set by
+    # the orchestrator; "*" includes the sending actor and never the env (spec §6).
+    assert _messages(records, "actor:p1") == [
+        (0, "env", "p1", "env->*"),
+        (0, "env", "p1", "env->p1"),
+        (0, "env", "p1", "env->player.*"),
+        (1, "p1", "p1", "p1->*"),
+        (2, "ref", "p1", "ref->env+p1"),
+    ]
+    assert _messages(records, "actor:p2") == [
+        (0, "env", "p2", "env->*"),
+        (0, "env", "p2", "env->player.*"),
+        (1, "p1", "p2", "p1->*"),
+        (1, "p1", "p2", "p1->p2"),
+        (2, "ref", "p2", "ref->player.p2"),
+    ]
+    assert _messages(records, "actor:ref") == [
+        (0, "env", "ref", "env->*"),
+        (1, "p1", "ref", "p1->*"),
+        (1, "p1", "ref", "p1->referee.*"),
+    ]
+    assert _messages(records, "env") == [
+        (0, "env", "env", "env->env"),
+        (1, "p1", "env", "p1->env"),
+        (2, "ref", "env", "ref->env+p1"),
+    ]
+
+
 FACTS: dict[str, Callable[[list[Record]], None]] = {
+    "max_steps": max_steps,
+    "terminate": terminate,
+    "rewards": rewards,
+    "messages": messages,
     "basic": basic,
 }

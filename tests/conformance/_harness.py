@@ -257,7 +257,7 @@ def run_scenario(
         "--trace",
         str(trace),
         "--run-id",
-        sdk,
+        f"{sdk}-{scenario}",
         "--port",
         str(port),
         "--timeout",

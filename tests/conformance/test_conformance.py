@@ -28,7 +28,7 @@ from tests.conformance._harness import (
 
 pytestmark = pytest.mark.timeout(120)
 
-SCENARIOS = ["basic"]
+SCENARIOS = ["basic", "max_steps", "terminate", "rewards", "messages"]
 
 #: Why OUR SDK cannot run a scenario yet (strict: the test fails once it passes; then delete the
 #: entry). Keep each reason precise: the missing public feature.

@@ -340,6 +340,15 @@ class Run:
             actor.config = config
         return actor
 
+    async def start(self, params: Any, name: str) -> str:
+        """Start a trial with ``params`` under the requested id ``name``; return its id."""
+        trial_id: str = await self.controller.start_trial(
+            trial_params=params, trial_id_requested=self.requested_id(name)
+        )
+        if not trial_id:
+            raise RuntimeError(f"start_trial refused the requested id of trial {name!r}")
+        return trial_id
+
     async def wait_ended(self, trial_ids: list[str], timeout: float = 20.0) -> None:
         """Wait until every trial is ENDED (or gone) and its components have returned."""
         loop = asyncio.get_event_loop()
