@@ -18,13 +18,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cogment_services.directory import Directory
     from cogment_services.orchestrator import Orchestrator, OrchestratorConfig
+    from cogment_services.trial_datastore import TrialDatastore
 
-__all__ = ["Directory", "Orchestrator", "OrchestratorConfig"]
+__all__ = ["Directory", "Orchestrator", "OrchestratorConfig", "TrialDatastore"]
 
 _LAZY = {
     "Directory": "cogment_services.directory",
     "Orchestrator": "cogment_services.orchestrator",
     "OrchestratorConfig": "cogment_services.orchestrator",
+    "TrialDatastore": "cogment_services.trial_datastore",
 }
 
 
