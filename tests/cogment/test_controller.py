@@ -506,3 +506,25 @@ async def test_watch_trials_does_not_hang_when_the_orchestrator_goes_away(
     finally:
         if not stopped:
             await orch.stop()
+
+
+async def test_controller_over_mutual_tls(tmp_path: Path) -> None:
+    from cogment_services._server import TlsFiles
+    from cogment_services.orchestrator import Orchestrator
+    from tests.cogment.test_grpc import make_test_pki
+
+    pki = make_test_pki(tmp_path)
+    tls = TlsFiles(
+        private_key=pki["server.key"], root_cert=pki["ca.pem"], trust_chain=pki["server.pem"]
+    )
+    async with Orchestrator(lifecycle_port=0, host="127.0.0.1", tls=tls) as orch:
+        endpoint = Endpoint(orch.endpoint)
+        endpoint.set_from_files(pki["client.key"], pki["ca.pem"], pki["client.pem"])
+        async with Controller(create_channel(endpoint), "tester", timeout=10) as ctrl:
+            assert await ctrl.get_remote_versions()
+            assert await ctrl.get_trial_info([]) == []
+
+        plain = Endpoint(orch.endpoint)  # no TLS: the orchestrator cannot be reached
+        async with Controller(create_channel(plain), "tester", timeout=10) as ctrl:
+            with pytest.raises(CogmentError, match="is unreachable"):
+                await ctrl.get_remote_versions()

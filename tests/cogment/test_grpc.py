@@ -75,10 +75,9 @@ def _openssl(*args: str, cwd: Path) -> None:
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=30)
 
 
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """A test CA, a server certificate for 127.0.0.1/localhost and a client certificate (EC keys)."""
-    folder = tmp_path_factory.mktemp("pki")
+def make_test_pki(folder: Path) -> dict[str, str]:
+    """A test CA, a server certificate for 127.0.0.1/localhost and a client certificate (EC keys), as
+    PEM files in ``folder``: returns their paths by name (``ca.pem``, ``server.key``, ``client.pem``...)."""
     key_options = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
     _openssl("req", "-x509", *key_options, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
              "-subj", "/CN=cogment-test-ca", cwd=folder)  # fmt: skip
@@ -94,6 +93,11 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         name: str(folder / name)
         for name in ("ca.pem", "server.key", "server.pem", "client.key", "client.pem")
     }
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return make_test_pki(tmp_path_factory.mktemp("pki"))
 
 
 async def test_insecure_channel_carries_metadata_and_version(
