@@ -22,6 +22,7 @@ import sys
 from collections.abc import Sequence
 
 from cogment_services._server import (
+    PrometheusExporter,
     ServiceStartupError,
     StatusFile,
     add_common_arguments,
@@ -142,11 +143,14 @@ async def _serve(args: argparse.Namespace) -> int:
         ssl=tls.enabled,
     )
 
+    exporter = PrometheusExporter(server.metrics.registry, args.prometheus_port)
+
     async def start() -> None:
         try:
             await server.start()
         except (OSError, ValueError) as error:
             raise ServiceStartupError(f"Model Registry cannot start: {error}") from error
+        exporter.start()
         _log.info(
             "Model Registry serving on port %d (archive [%s], cache %d items)",
             server.port,
@@ -158,6 +162,7 @@ async def _serve(args: argparse.Namespace) -> int:
     async def stop() -> None:
         await registration.deregister()
         await server.stop()
+        exporter.stop()
 
     await run_until_signal(start, stop, StatusFile(args.status_file))
     return 0

@@ -10,6 +10,7 @@ import grpc.aio
 from cogment.api import model_registry_pb2_grpc
 from cogment_services._server import TlsFiles, bind_server, create_server, stop_server
 from cogment_services.model_registry._archive import ArchiveStore
+from cogment_services.model_registry._metrics import RegistryMetrics
 from cogment_services.model_registry._registry import ModelRegistryState
 from cogment_services.model_registry._servicer import DEFAULT_CHUNK_SIZE, ModelRegistryServicer
 
@@ -37,6 +38,9 @@ class ModelRegistryServer:
         sent_version_chunk_size: size in bytes of the chunks of ``RetrieveVersionData``.
         host: interface to bind (``"0.0.0.0"`` for all).
         tls: PEM files to serve with TLS.
+
+    Prometheus metrics are in :attr:`metrics` (``metrics.registry``, a per-server
+    ``CollectorRegistry``).
     """
 
     def __init__(
@@ -61,7 +65,8 @@ class ModelRegistryServer:
         self.archive_dir = os.fspath(archive_dir) if archive_dir is not None else None
         archive = ArchiveStore(archive_dir) if archive_dir is not None else None
         self.state = ModelRegistryState(archive, cache_max_items)
-        self._servicer = ModelRegistryServicer(self.state, sent_version_chunk_size)
+        self.metrics = RegistryMetrics(self.state)
+        self._servicer = ModelRegistryServicer(self.state, sent_version_chunk_size, self.metrics)
         self._server: grpc.aio.Server | None = None
         self._port: int | None = None
 

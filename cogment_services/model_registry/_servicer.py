@@ -14,6 +14,7 @@ import grpc.aio
 from cogment._version import __version__
 from cogment.api import common_pb2, model_registry_pb2, model_registry_pb2_grpc
 from cogment_services.model_registry._archive import ArchiveCorruptionError
+from cogment_services.model_registry._metrics import RegistryMetrics
 from cogment_services.model_registry._records import IterationRecord
 from cogment_services.model_registry._registry import (
     InvalidRequestError,
@@ -75,11 +76,17 @@ async def _abort(context: _Context, error: Exception) -> None:
 class ModelRegistryServicer(model_registry_pb2_grpc.ModelRegistrySPServicer):
     """Serves one :class:`ModelRegistryState`; data is sent in ``chunk_size`` pieces."""
 
-    def __init__(self, state: ModelRegistryState, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+    def __init__(
+        self,
+        state: ModelRegistryState,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        metrics: RegistryMetrics | None = None,
+    ) -> None:
         if chunk_size <= 0:
             raise ValueError(f"chunk size must be positive, not {chunk_size}")
         self._state = state
         self._chunk_size = chunk_size
+        self._metrics = metrics if metrics is not None else RegistryMetrics(state)
 
     async def CreateOrUpdateModel(
         self, request: model_registry_pb2.CreateOrUpdateModelRequest, context: _Context
@@ -157,6 +164,8 @@ class ModelRegistryServicer(model_registry_pb2_grpc.ModelRegistrySPServicer):
         except (RegistryError, OSError) as error:
             await _abort(context, error)
             raise  # unreachable: abort raises
+        self._metrics.iterations_created.labels("stored" if record.archived else "published").inc()
+        self._metrics.received_bytes.inc(record.data_size)
         return model_registry_pb2.CreateVersionReply(version_info=version_info_proto(record))
 
     async def RetrieveVersionInfos(
@@ -195,6 +204,7 @@ class ModelRegistryServicer(model_registry_pb2_grpc.ModelRegistrySPServicer):
                     yield model_registry_pb2.RetrieveVersionDataReplyChunk(
                         data_chunk=data[start : start + size]
                     )
+                    self._metrics.sent_bytes.inc(min(size, len(data) - start))
                 return
             assert found.file is not None
             file = found.file
@@ -205,6 +215,7 @@ class ModelRegistryServicer(model_registry_pb2_grpc.ModelRegistrySPServicer):
                     break
                 sent += len(block)
                 yield model_registry_pb2.RetrieveVersionDataReplyChunk(data_chunk=block)
+                self._metrics.sent_bytes.inc(len(block))
             if sent == 0:
                 yield model_registry_pb2.RetrieveVersionDataReplyChunk()
         finally:

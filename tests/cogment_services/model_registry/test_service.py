@@ -440,3 +440,20 @@ async def test_in_memory_registry() -> None:
             await client.add("m", b"p2", archived=False)
             assert await client.data("m", 1) == b"kept"
             assert [i.version_number for i in (await client.infos("m")).version_infos] == [1, 3]
+
+
+async def test_prometheus_metrics(registry: tuple[ModelRegistryServer, Client]) -> None:
+    server, client = registry
+    metrics = server.metrics.registry
+    await client.create_model("m")
+    await client.add("m", b"12345", archived=True)
+    await client.add("m", b"123", archived=False)
+    assert await client.data("m", 1) == b"12345"
+    sample = metrics.get_sample_value
+    assert sample("model_registry_iterations_created_total", {"kind": "stored"}) == 1
+    assert sample("model_registry_iterations_created_total", {"kind": "published"}) == 1
+    assert sample("model_registry_received_bytes_total") == 8
+    assert sample("model_registry_sent_bytes_total") == 5
+    assert sample("model_registry_models") == 1
+    assert sample("model_registry_transient_iterations") == 1
+    assert sample("model_registry_update_streams") == 0
