@@ -51,13 +51,14 @@ def _bind(server: grpc.aio.Server, served: ServedEndpoint, host: str) -> int:
     return port
 
 
-def _start_prometheus(port: int, registry: Any) -> Any:
+def _start_prometheus(port: int, registry: Any, host: str) -> Any:
     from prometheus_client import start_http_server
 
     if registry is None:
         raise CogmentError("prometheus_port given but the context has no Prometheus registry")
+    address = "0.0.0.0" if host in ("[::]", "::", "", "0.0.0.0") else host.strip("[]")
     try:
-        return start_http_server(port, "", registry)
+        return start_http_server(port, address, registry)
     except OSError as exc:
         raise CogmentError(f"Cannot start the Prometheus server on port [{port}]: {exc}") from exc
 
@@ -102,13 +103,13 @@ async def serve(
 
     port = _bind(server, served, host)
     prometheus_server: Any = None
-    registrations: Any = None
+    registrations: DirectoryRegistrations | None = None
     await server.start()
     context._set_served_port(port)
     try:
         logger.info("Serving %s on port [%d]", ", ".join(services), port)
         if prometheus_port is not None:
-            prometheus_server = _start_prometheus(prometheus_port, registry)
+            prometheus_server = _start_prometheus(prometheus_port, registry, host)
         directory = context.get_context_directory()
         if directory is not None:
             registrations = DirectoryRegistrations(
@@ -122,15 +123,25 @@ async def serve(
         await server.wait_for_termination()
     finally:
         context._set_served_port(0)
-        if registrations is not None:
-            try:
-                await asyncio.shield(registrations.deregister())
-            except Exception:
-                logger.exception("Failed to deregister the services from the directory")
-        await server.stop(_STOP_GRACE_SECONDS)
         if prometheus_server is not None:
             _stop_prometheus(prometheus_server)
+        # Cleanup must complete even though this task is being cancelled.
+        cleanup = asyncio.ensure_future(_cleanup(server, registrations))
+        try:
+            await asyncio.shield(cleanup)
+        except asyncio.CancelledError:
+            await cleanup
+            raise
         logger.info("Stopped serving on port [%d]", port)
+
+
+async def _cleanup(server: grpc.aio.Server, registrations: DirectoryRegistrations | None) -> None:
+    if registrations is not None:
+        try:
+            await registrations.deregister()
+        except Exception:
+            logger.exception("Failed to deregister the services from the directory")
+    await server.stop(_STOP_GRACE_SECONDS)
 
 
 def _registrations(context: Context) -> list[ServiceRegistration]:
