@@ -605,10 +605,15 @@ class Trial:
             await self._complete_gathering()
 
     async def _send_rewards(self, actor: _Actor, link: ActorLink) -> None:
+        # Only the ticks before the one being dispatched: a reward that arrives during this
+        # fan-out (from an actor already served) belongs to the new tick, sent next time.
         rewards = actor.rewards
-        actor.rewards = {}
-        for tick in sorted(rewards):
-            sources = rewards[tick]
+        current = self.tick_id
+        ready = sorted(t for t in rewards if t < current)
+        if not ready:
+            return
+        for tick in ready:
+            sources = rewards.pop(tick)
             message = common_pb2.ActorRunTrialInput(state=NORMAL)
             reward = message.reward
             reward.tick_id = tick

@@ -34,7 +34,15 @@ class Driver:
         for name in ("cogment.yaml", "data.proto"):
             shutil.copy(SCENARIO_DIR / name, workdir / name)
         subprocess.run(
-            [python, "-m", "cogment.generate", "--spec", "cogment.yaml", "--output", "cog_settings.py"],
+            [
+                python,
+                "-m",
+                "cogment.generate",
+                "--spec",
+                "cogment.yaml",
+                "--output",
+                "cog_settings.py",
+            ],
             cwd=workdir,
             check=True,
             capture_output=True,

@@ -82,7 +82,9 @@ async def environment(session):
             if mode == "rewards":
                 session.add_reward(value=10.0, confidence=1.0, to=["*"])
             if mode == "message":
-                session.send_message(data_pb2.Note(text=f"env->{actors[0].actor_name}"), to=[actors[0].actor_name])
+                session.send_message(
+                    data_pb2.Note(text=f"env->{actors[0].actor_name}"), to=[actors[0].actor_name]
+                )
             if mode == "hang":
                 await asyncio.sleep(3600)
             obs = [("*", data_pb2.Observation(tick=session.get_tick_id() + 1))]
@@ -110,7 +112,9 @@ async def agent(session):
         "messages": [],
         "event_types": [],
         "class": session.class_name,
-        "env_name": session.get_environment_name() if hasattr(session, "get_environment_name") else None,
+        "env_name": session.get_environment_name()
+        if hasattr(session, "get_environment_name")
+        else None,
     }
     try:
         session.start()
@@ -124,7 +128,9 @@ async def agent(session):
                         "tick": reward.tick_id,
                         "value": reward.value,
                         "receiver": reward.receiver_name,
-                        "sources": [(s.sender_name, s.value, s.confidence) for s in reward.all_sources()],
+                        "sources": [
+                            (s.sender_name, s.value, s.confidence) for s in reward.all_sources()
+                        ],
                     }
                 )
             for message in event.messages:
@@ -145,7 +151,9 @@ async def agent(session):
                 continue
             if behaviour == "reward":
                 session.add_reward(
-                    value=float(config.value), confidence=config.confidence or 1.0, to=[config.target]
+                    value=float(config.value),
+                    confidence=config.confidence or 1.0,
+                    to=[config.target],
                 )
             if behaviour == "past_reward" and tick >= 1:
                 session.add_reward(value=5.0, confidence=1.0, to=[config.target], tick_id=tick - 1)
@@ -183,7 +191,7 @@ async def prehook(session):
 
 
 async def datalog(session):
-    trial_id = session.get_trial_id()
+    trial_id = session.trial_id
     r = rec(trial_id)
     samples = r["datalog"] = []
     r["datalog_params"] = {
