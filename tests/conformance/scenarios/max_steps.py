@@ -1,3 +1,4 @@
+# mypy: allow-subclassing-any
 """max_steps: ``max_steps=5`` (the env gets sets 0-5, tick 5 as ENDING, the trial ends at tick 6),
 ``max_steps=1``, and an unlimited trial ended by the environment itself after tick 2."""
 

@@ -1,3 +1,4 @@
+# mypy: allow-subclassing-any
 """messages in every direction: env to an actor, to ``*``, to ``class.*``, to itself; actor to
 actor, to the env, to ``class.*``, to ``*`` (sender included), to ``class.name``."""
 

@@ -1,3 +1,4 @@
+# mypy: allow-subclassing-any
 """rewards: wildcards (``*``, ``class.*``, ``class.name``, names), confidences (0 included),
 aggregation per receiver and tick, user data, a past tick (never delivered), final-tick rewards."""
 

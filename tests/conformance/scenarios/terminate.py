@@ -1,3 +1,4 @@
+# mypy: allow-subclassing-any
 """terminate: a soft terminate requested by the controller while the env handles tick 2 (it
 takes effect at the next complete gathering: tick 3 arrives as ENDING), and a hard terminate
 while the env handles tick 1 (no ENDING nor FINAL reaches anyone; the loops just stop)."""
