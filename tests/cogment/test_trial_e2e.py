@@ -199,3 +199,26 @@ async def test_hard_termination_ends_event_loops_without_final() -> None:
             await wait_all(rec, ["env", "p1"])
     assert all(r[0] != "FINAL" for r in rec.actors["p1"])
     assert all(e[0] != "FINAL" for e in rec.env)
+
+
+async def test_client_actors_join_by_class() -> None:
+    rec = Recorder()
+    async with Orchestrator(lifecycle_port=0, host="127.0.0.1") as orch:
+        metadata = cogment.GrpcMetadata().add("x-test", "yes")
+        ctx = cogment.Context(user_id="e2e", cog_settings=SETTINGS, metadata=metadata)
+        register_components(ctx, rec)
+        async with serving(ctx) as port:
+            controller = await ctx.get_controller(cogment.Endpoint(orch.endpoint))
+            params = trial_params(
+                port, [("c1", "cogment://client"), ("c2", "cogment://client")], max_steps=2
+            )
+            trial_id = await controller.start_trial(trial_params=params)
+            endpoint = cogment.Endpoint(orch.actor_endpoint)
+            joins = [
+                ctx.join_trial(trial_id, endpoint, actor_class="player"),
+                ctx.join_trial(trial_id, endpoint, actor_class=SETTINGS.actor_classes.player),
+            ]
+            await asyncio.wait_for(asyncio.gather(*joins), 20)
+            await wait_all(rec, ["env", "c1", "c2"])
+    for name in ("c1", "c2"):
+        assert [r[0] for r in rec.actors[name]] == ["ACTIVE", "ACTIVE", "ACTIVE", "ENDING", "FINAL"]
