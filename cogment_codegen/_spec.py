@@ -48,7 +48,7 @@ _LEGACY_KEYS: dict[KeyPath, str] = {
         "parameters file"
     ),
     ("trial", "pre_hooks"): (
-        "ignored: in Cogment 2.x pre-trial hooks are given in the trial parameters"
+        "ignored: in Cogment 2.x pre-trial hooks are given to the orchestrator (--pre_trial_hooks)"
     ),
 }
 

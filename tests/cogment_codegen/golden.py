@@ -126,7 +126,7 @@ def golden_files(case: str) -> dict[str, bytes]:
     spec = spec_of(case)
     result: dict[str, bytes] = {}
     for layout in ("package", "module"):
-        generated = generate_files(spec, layout=layout)  # type: ignore[arg-type]
+        generated = generate_files(spec, layout=layout)
         for path, content in generated.files.items():
             if path.endswith(_SUMMARIZED):
                 text = content.decode("utf-8")
