@@ -53,6 +53,7 @@ __all__ = [
     "EventType",
     "GrpcMetadata",
     "LogSample",
+    "Model",
     "PrehookSession",
     "RecvAction",
     "RecvEvent",
@@ -83,6 +84,7 @@ _SUBMODULES = frozenset(
         "errors",
         "generate",
         "grpc_metadata",
+        "model_registry",
         "model_registry_v2",
         "parameters",
         "prehook",
@@ -92,7 +94,7 @@ _SUBMODULES = frozenset(
     }
 )
 # Names re-exported lazily from modules that are heavier or optional.
-_LAZY_NAMES = {"DatastoreFields": "cogment._datastore"}
+_LAZY_NAMES = {"DatastoreFields": "cogment._datastore", "Model": "cogment._model_registry_v1"}
 
 
 def __getattr__(name: str) -> Any:
