@@ -23,6 +23,7 @@ import sys
 from collections.abc import Sequence
 
 from cogment_services._server import (
+    PrometheusExporter,
     ServiceStartupError,
     StatusFile,
     add_common_arguments,
@@ -33,6 +34,7 @@ from cogment_services._server import (
     setup_cli_logging,
     tls_from_args,
 )
+from cogment_services.trial_datastore._metrics import metrics_registry
 from cogment_services.trial_datastore._registration import DirectoryRegistration
 from cogment_services.trial_datastore._service import (
     DEFAULT_FILE_STORAGE,
@@ -154,13 +156,19 @@ async def _serve(args: argparse.Namespace) -> int:
         ssl=tls.enabled,
     )
 
+    exporter = PrometheusExporter(metrics_registry(lambda: service.store), args.prometheus_port)
+
     async def start() -> None:
         await service.start()
+        exporter.start()
         await registration.register(service.port)
 
     async def stop() -> None:
-        await registration.deregister()
-        await service.stop()
+        try:
+            await registration.deregister()
+        finally:
+            exporter.stop()
+            await service.stop()
 
     await run_until_signal(start, stop, StatusFile(args.status_file))
     return 0

@@ -109,6 +109,9 @@ class TrialStore:
         self._size = 0
         self._trials_changed = asyncio.Event()
         self.evicted_count = 0
+        """Trials evicted (size bound) since the start."""
+        self.samples_stored = 0
+        """Samples stored since the start."""
 
     # -------------------------------------------------------------------------------- lifecycle
 
@@ -160,6 +163,11 @@ class TrialStore:
 
     def __len__(self) -> int:
         return len(self._trials)
+
+    @property
+    def live_count(self) -> int:
+        """Trials being written by a Datalog stream."""
+        return sum(1 for record in self._trials.values() if record.live)
 
     def get(self, trial_id: str) -> TrialRecord | None:
         """The trial ``trial_id``, or None."""
@@ -238,6 +246,7 @@ class TrialStore:
                 record.state = state
                 record.samples_size += size
                 self._size += size
+                self.samples_stored += len(samples)
                 self.touch(record)
                 record.notify()
                 self._notify_trials()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import grpc.aio
@@ -25,6 +27,12 @@ from cogment_services.trial_datastore._service import (
 from tests.cogment_services.trial_datastore._trials import TrialSpec, log_trial
 
 pytestmark = pytest.mark.timeout(90)
+
+
+def _metrics(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        return str(response.read().decode())
+
 
 COMMAND = [sys.executable, "-m", "cogment", "services", "trial_datastore"]
 
@@ -72,6 +80,9 @@ def test_startup_errors(flags: list[str], message: str, tmp_path: Path) -> None:
 async def test_serves_registers_and_terminates(tmp_path: Path) -> None:
     status = tmp_path / "status"
     status.write_text("")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        metrics_port = probe.getsockname()[1]
     async with Directory(port=0) as directory:
         process = subprocess.Popen(  # noqa: ASYNC220 (waited for in a thread)
             [
@@ -83,6 +94,7 @@ async def test_serves_registers_and_terminates(tmp_path: Path) -> None:
                 "--directory_registration_host=127.0.0.1",
                 "--directory_registration_properties=zone=test",
                 "--log_level=warning",
+                f"--prometheus_port={metrics_port}",
             ],
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,
@@ -112,6 +124,9 @@ async def test_serves_registers_and_terminates(tmp_path: Path) -> None:
                 async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
                     await log_trial(channel, TrialSpec("via-cli", ticks=1))
                 assert [info.trial_id for info in await datastore.get_trials()] == ["via-cli"]
+            metrics = await asyncio.to_thread(_metrics, metrics_port)
+            assert "trial_datastore_trials 1.0" in metrics
+            assert "trial_datastore_samples_stored_total 2.0" in metrics
             async with DirectoryClient.connect(directory.endpoint) as client:
                 found = await client.inquire(DiscoveryQuery(ServiceType.DATALOG, {"zone": "test"}))
                 assert [info.url for info in found] == [f"grpc://127.0.0.1:{port}"]

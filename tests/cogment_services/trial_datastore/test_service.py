@@ -391,3 +391,51 @@ async def test_many_concurrent_writers_and_readers(channel: grpc.aio.Channel) ->
     assert len(combined) == 21 * len(specs)
     for spec in specs:
         assert [s.tick_id for s in combined if s.trial_id == spec.trial_id] == list(range(21))
+
+
+async def test_cancelled_live_reader_and_shutdown_do_not_hang() -> None:
+    service = TrialDatastore(port=0, grace=0.5)
+    await service.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
+            await log_trial(channel, TrialSpec("open", ticks=50), stop_after=2)
+            stub = datastore_stub(channel)
+            # a live datalog stream that stays open: readers of its trial wait for more samples
+            datalog = datalog_pb2_grpc.DatalogSPStub(channel)
+            opened = asyncio.Event()
+
+            async def requests() -> AsyncIterator[datalog_pb2.RunTrialDatalogInput]:
+                yield datalog_pb2.RunTrialDatalogInput(
+                    trial_params=make_params(TrialSpec("hanging"))
+                )
+                opened.set()
+                await asyncio.sleep(3600)
+
+            logging = datalog.RunTrialDatalog(requests(), metadata=(("trial-id", "hanging"),))
+            await opened.wait()
+            await stub.RetrieveTrials(
+                trial_datastore_pb2.RetrieveTrialsRequest(trial_ids=["hanging"], timeout=5000),
+                timeout=10,
+            )
+            reader = stub.RetrieveSamples(
+                trial_datastore_pb2.RetrieveSamplesRequest(trial_ids=["hanging"]), timeout=30
+            )
+            waiting = asyncio.ensure_future(reader.read())
+            await asyncio.sleep(0.2)
+            assert not waiting.done()
+            reader.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            second = stub.RetrieveSamples(
+                trial_datastore_pb2.RetrieveSamplesRequest(trial_ids=["hanging"]), timeout=30
+            )
+            second_read = asyncio.ensure_future(second.read())
+            await asyncio.sleep(0.2)
+            started = time.monotonic()
+            await service.stop()
+            assert time.monotonic() - started < 5
+            with pytest.raises(grpc.aio.AioRpcError):
+                await second_read
+            logging.cancel()
+    finally:
+        await service.stop()
