@@ -334,3 +334,30 @@ async def test_every_call_carries_the_metadata() -> None:
         "DeleteModel",
     }
     assert all(metadata.get("x-test") == "yes" for _, metadata in recorder.calls), recorder.calls
+
+
+async def test_context_discovers_the_registry_through_the_directory(tmp_path: Path) -> None:
+    from cogment import Context
+    from cogment._directory import Directory as DirectoryClient
+    from cogment._endpoint_url import ServiceType
+    from cogment_services.directory import Directory
+    from cogment_services.model_registry._directory import DirectoryRegistration
+
+    async with (
+        Directory(port=0) as directory,
+        ModelRegistryServer(port=0, archive_dir=tmp_path) as server,
+    ):
+        registration = DirectoryRegistration(directory.endpoint, host="127.0.0.1")
+        await registration.register(server.port)
+        try:
+            context = Context(
+                user_id="test", cog_settings=None, directory_endpoint=Endpoint(directory.endpoint)
+            )
+            registry = await context.get_model_registry_v2()
+            await registry.store_model("found", b"via the directory")
+            assert server.state.model_count == 1
+            assert await registry.retrieve_model("found") == b"via the directory"
+        finally:
+            await registration.deregister()
+        async with DirectoryClient.connect(directory.endpoint) as client:
+            assert await client.inquire_by_type(ServiceType.MODEL_REG) == []
