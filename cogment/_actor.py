@@ -113,10 +113,14 @@ class ActorSession(Session, Generic[ObsT, ActT, ConfigT]):
 
 SessionT = TypeVar("SessionT", bound=ActorSession[Any, Any, Any])
 """The session type an actor class hands to its implementations."""
+_SessionT_co = TypeVar("_SessionT_co", bound=ActorSession[Any, Any, Any], covariant=True)
 
 
-class ActorClass(Generic[SessionT]):
+class ActorClass(Generic[_SessionT_co]):
     """An actor class declared in the spec: name, config type, action and observation spaces.
+
+    Covariant in its session type: an ``ActorClass[PlayerSession]`` is usable where an
+    ``ActorClass[ActorSession[Any, Any, Any]]`` is expected.
 
     ``session_type`` is the session class the runtime instantiates for actors of this class (the
     generated typed subclass of ``ActorSession``; plain ``ActorSession`` by default).
@@ -138,7 +142,7 @@ class ActorClass(Generic[SessionT]):
         config_type: type[Message] | None,
         action_space: type[Message],
         observation_space: type[Message],
-        session_type: type[SessionT],
+        session_type: type[_SessionT_co],
     ) -> None: ...
 
     def __init__(
@@ -153,7 +157,7 @@ class ActorClass(Generic[SessionT]):
         self.config_type = config_type
         self.action_space = action_space
         self.observation_space = observation_space
-        self.session_type: type[SessionT] = (
+        self.session_type: type[_SessionT_co] = (
             session_type if session_type is not None else ActorSession  # type: ignore[assignment]
         )
 
