@@ -306,14 +306,16 @@ class LatestModel(Generic[ModelT]):
         ``model`` is the bytes, or what ``deserialize_func`` returned for them.
         """
         await self.wait_for_available()
-        return self.get_no_wait()
+        tracker = self._tracker
+        assert tracker.info is not None
+        return cast(ModelT, tracker.model), tracker.info
 
-    def get_no_wait(self) -> tuple[ModelT, ModelIterationInfo]:
-        """Like :meth:`get` without waiting; raises :class:`CogmentError` if nothing is
-        available yet."""
+    def get_no_wait(self) -> tuple[ModelT, ModelIterationInfo] | tuple[None, None]:
+        """Like :meth:`get` without waiting: ``(None, None)`` while no iteration is available
+        (undocumented in the published SDK, kept for low-latency uses)."""
         tracker = self._tracker
         if tracker.info is None:
-            raise CogmentError(f"No iteration of model [{self.name}] is available yet")
+            return None, None
         return cast(ModelT, tracker.model), tracker.info
 
     def close(self) -> None:

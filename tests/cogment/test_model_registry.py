@@ -110,7 +110,14 @@ async def test_invalid_arguments(registry: ModelRegistry) -> None:
         await registry.retrieve_model("m", 0)
 
 
-async def test_paging_through_many_models_and_iterations(registry: ModelRegistry) -> None:
+async def test_paging_through_many_models_and_iterations() -> None:
+    async with ModelRegistryServer(port=0, archive_dir=None) as server:  # in memory: fast
+        channel = create_channel(Endpoint(server.endpoint))
+        async with channel:
+            await _paging(ModelRegistry(channel))
+
+
+async def _paging(registry: ModelRegistry) -> None:
     for index in range(105):
         await registry.update_model_info(f"model-{index:03d}", {})
     names = [info.name for info in await registry.list_models()]
@@ -169,8 +176,9 @@ async def test_track_latest_model_bytes(
     assert not waiting.done()
     await registry.publish_model("m", b"v2")
     await asyncio.wait_for(waiting, 5)
-    model, info = latest.get_no_wait()
+    model, info = await latest.get()
     assert (model, info.iteration, info.stored) == (b"v2", 2, False)
+    assert latest.get_no_wait() == (model, info)
 
     # Several iterations at once: wait_for_newer(2) ends on the first newer one, eventually the last.
     for index in range(3, 6):
@@ -197,8 +205,7 @@ async def test_track_latest_model_shared_and_deserialized(
     latest = await registry.track_latest_model("m", deserialize)
     assert latest.is_deserialized()
     assert not latest.is_available()
-    with pytest.raises(CogmentError, match="No iteration"):
-        latest.get_no_wait()
+    assert latest.get_no_wait() == (None, None)
 
     # Same model, same endpoint: the same shared instance, one background stream.
     # (Typed LatestModel[bytes] for lack of deserialize_func: it is the shared, deserializing one.)
