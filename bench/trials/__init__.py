@@ -1,0 +1,20 @@
+"""Trials: the counting game (an environment, two actors) run whole, in several modes.
+
+Workloads: (a) one trial of many ticks, (b) a few concurrent long trials, (c) many short trials
+started together, (d) many concurrent idle trials (memory per trial). Modes, measured in the
+same run and reported as ratios to ``reference``:
+
+- ``reference``: the published SDK 2.10.1's components and controller (one Python 3.10
+  process) over gRPC on our Orchestrator (its own process, so its CPU and memory are its own);
+- ``ours-grpc``: the same program on our SDK, over gRPC on our Orchestrator;
+- ``raw``: the game's logic as plain calls, building and parsing the same wire messages per
+  tick: the floor no framework beats;
+- ``ours-inprocess``: not built yet (a later issue); reported as n/a.
+
+``python -m bench trials`` (``--quick`` for smaller sizes); ``python -m bench.trials.profile``
+profiles our Orchestrator under workload (a).
+"""
+
+from bench.trials._suite import FULL, MODES, QUICK, Sizes, run, run_suite
+
+__all__ = ["FULL", "MODES", "QUICK", "Sizes", "run", "run_suite"]

@@ -9,7 +9,8 @@ controller, and talks to the benchmark on stdin/stdout, one line each way per ph
     <- GO                    start the workload's trials
     -> IDLE                  (held workloads) every actor has its first observation and waits
     <- RELEASE               let the held actors answer
-    -> DONE <json>           {"wall_s": ..., "trials": ..., "ticks": ...} or {"error": ...}
+    -> DONE <json>           {"wall_s": ..., "cpu_s": ..., "trials": ..., "ticks": ...}
+                             or {"error": ...}
 
 The benchmark reads both processes' CPU and memory from /proc between the phases.
 
@@ -150,7 +151,7 @@ async def _run_trials(
     started = await asyncio.gather(
         *(controller.start_trial(trial_id_requested=i, trial_params=params) for i in ids)
     )
-    refused = [i for i, got in zip(ids, started) if got != i]
+    refused = [i for i, got in zip(ids, started, strict=True) if got != i]
     if refused:
         raise RuntimeError(f"{len(refused)} trial(s) not started, e.g. {refused[0]}")
     return ids
@@ -196,6 +197,7 @@ async def main(settings_dir: str, orchestrator: str, workload: dict[str, Any]) -
     result: dict[str, Any] = {"trials": trials, "ticks": ticks}
     try:
         start = time.perf_counter()
+        cpu_start = time.process_time()
         if hold:
             game.expected_held = 2 * trials
         ids = await _run_trials(game, controller, endpoint, trials, ticks, hold)
@@ -207,22 +209,26 @@ async def main(settings_dir: str, orchestrator: str, workload: dict[str, Any]) -
             game.release.set()
         await _wait_trials(game, ids, timeout)
         result["wall_s"] = time.perf_counter() - start
+        result["cpu_s"] = time.process_time() - cpu_start
     except Exception as error:
         result = {"error": f"{error}"}
     _say("DONE " + json.dumps(result))
     await _line()  # the benchmark closes stdin once it has read what it needs
-    server.cancel()
+    _exit_now(0)
+
+
+def _exit_now(code: int) -> None:
+    # Measured and reported: skip the SDK's shutdown (stopping the published SDK's server when
+    # asyncio.run cancels it takes about 10 s), it is not part of any workload.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
-    code = 0
     try:
         asyncio.run(main(sys.argv[1], sys.argv[2], json.loads(sys.argv[3])))
     except BaseException:
         traceback.print_exc()
-        code = 1
-    # Measured and reported: no need to wait for an SDK's slow shutdown (the published one can
-    # take many seconds to stop its server and threads).
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+        _exit_now(1)
+    _exit_now(0)

@@ -2,7 +2,8 @@
 
 ``python -m bench.trials._orchestrator_process [--profile FILE]`` embeds
 :class:`cogment_services.Orchestrator` on 127.0.0.1 (free port), prints ``READY <port>`` and
-serves until its stdin closes. With ``--profile`` the whole run is recorded with cProfile and
+serves until its stdin closes; a ``CPU`` line on stdin is answered with ``CPU <seconds>``, the
+process's CPU time (all threads, finer than /proc's 10 ms). With ``--profile`` the whole run is recorded with cProfile and
 written to ``FILE`` (``pstats`` format) on exit.
 """
 
@@ -13,6 +14,7 @@ import asyncio
 import cProfile
 import logging
 import sys
+import time
 
 
 async def _serve() -> None:
@@ -22,7 +24,13 @@ async def _serve() -> None:
         sys.stdout.write(f"READY {orch.lifecycle_port}\n")
         sys.stdout.flush()
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, sys.stdin.read)
+        while True:
+            line = await loop.run_in_executor(None, sys.stdin.readline)
+            if not line:
+                return
+            if line.strip() == "CPU":
+                sys.stdout.write(f"CPU {time.process_time()!r}\n")
+                sys.stdout.flush()
 
 
 def main(argv: list[str] | None = None) -> int:

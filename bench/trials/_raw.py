@@ -34,7 +34,9 @@ class RawTrial:
         env_init = environment_pb2.EnvInitialInput(
             name="env",
             impl_name="counting-env",
-            actors_in_trial=[common_pb2.TrialActor(name=n, actor_class="counter") for n, _ in ACTORS],
+            actors_in_trial=[
+                common_pb2.TrialActor(name=n, actor_class="counter") for n, _ in ACTORS
+            ],
             config=common_pb2.SerializedMessage(
                 content=pb2.EnvConfig(ticks=ticks).SerializeToString()
             ),
@@ -133,6 +135,7 @@ def main(settings_dir: str, workload: dict[str, Any]) -> None:
         return
     trials, ticks, hold = int(workload["trials"]), int(workload["ticks"]), bool(workload["hold"])
     start = time.perf_counter()
+    cpu_start = time.process_time()
     result: dict[str, Any] = {"trials": trials, "ticks": ticks}
     if hold:
         # Idle trials: started (init messages and first observation built), nobody answers yet.
@@ -145,6 +148,7 @@ def main(settings_dir: str, workload: dict[str, Any]) -> None:
     else:
         run_trials(pb2, trials, ticks)
     result["wall_s"] = time.perf_counter() - start
+    result["cpu_s"] = time.process_time() - cpu_start
     _say("DONE " + json.dumps(result))
     sys.stdin.readline()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -105,7 +106,9 @@ class Child:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise ChildError(f"{self.name}: no {word} within {timeout:.0f}s; {self._log_tail()}")
+                raise ChildError(
+                    f"{self.name}: no {word} within {timeout:.0f}s; {self._log_tail()}"
+                )
             try:
                 line = self._lines.get(timeout=left)
             except queue.Empty:
@@ -127,10 +130,8 @@ class Child:
     def close(self) -> None:
         """Close stdin (the child's cue to exit); kill it if it lingers."""
         if self.process.stdin is not None:
-            try:
+            with contextlib.suppress(BrokenPipeError):
                 self.process.stdin.close()
-            except BrokenPipeError:
-                pass
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -160,6 +161,11 @@ def generate_settings(work: Path, reference_python: str) -> dict[str, Path]:
         if done.returncode != 0 or not (folder / "cog_settings.py").exists():
             raise ChildError(f"{key} generator failed: {done.stderr.strip()[-400:]}")
     return dirs
+
+
+def _orchestrator_cpu(orchestrator: Child) -> float:
+    orchestrator.send("CPU")
+    return float(orchestrator.expect("CPU", 10))
 
 
 def _components_argv(mode: str, python: str, settings: Path, port: int, w: Workload) -> list[str]:
@@ -204,7 +210,7 @@ def run_one(
             children.append(components)
             components.expect("READY", 120)
             orch_pid = orchestrator.pid if orchestrator is not None else None
-            orch_cpu0 = cpu_seconds(orch_pid) if orch_pid else 0.0
+            orch_cpu0 = _orchestrator_cpu(orchestrator) if orchestrator is not None else 0.0
             orch_rss0 = rss_kib(orch_pid) if orch_pid else 0
             comp_cpu0 = cpu_seconds(components.pid)
             comp_rss0 = rss_kib(components.pid)
@@ -216,10 +222,13 @@ def run_one(
                 result.components_idle_delta_kib = rss_kib(components.pid) - comp_rss0
                 components.send("RELEASE")
             done = json.loads(components.expect("DONE", workload.timeout + 30))
-            if orch_pid:
-                result.orchestrator_cpu_s = cpu_seconds(orch_pid) - orch_cpu0
-                result.orchestrator_peak_kib = peak_rss_kib(orch_pid)
-            result.components_cpu_s = cpu_seconds(components.pid) - comp_cpu0
+            if orchestrator is not None:
+                result.orchestrator_cpu_s = _orchestrator_cpu(orchestrator) - orch_cpu0
+                result.orchestrator_peak_kib = peak_rss_kib(orchestrator.pid)
+            # The components' own clock is finer than /proc's 10 ms ticks.
+            result.components_cpu_s = float(
+                done.get("cpu_s", cpu_seconds(components.pid) - comp_cpu0)
+            )
             result.components_peak_kib = peak_rss_kib(components.pid)
             if "error" in done:
                 raise ChildError(f"components: {done['error']}")

@@ -1,0 +1,223 @@
+"""The trial workloads, their modes, and the figures reported for each."""
+
+from __future__ import annotations
+
+import math
+import statistics
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench._measure import Measurement
+from bench.trials._runner import (
+    ChildError,
+    Run,
+    Workload,
+    environment_ok,
+    generate_settings,
+    reference_python,
+    run_one,
+)
+
+REFERENCE = "reference"
+OURS_GRPC = "ours-grpc"
+RAW = "raw"
+OURS_INPROCESS = "ours-inprocess"
+#: Every mode, in table order. ``reference`` is the baseline of the ratios.
+MODES = (REFERENCE, OURS_GRPC, RAW, OURS_INPROCESS)
+#: Modes not measurable yet, with the reason printed in their rows.
+#: ours-inprocess: components and Orchestrator in one asyncio loop without gRPC (a later issue);
+#: when it exists, add a branch in ``_measure_mode`` and remove it from here.
+NOT_YET: dict[str, str] = {OURS_INPROCESS: "later issue: in-process transport not built yet"}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How big each workload is."""
+
+    single_ticks: int  # (a) one trial
+    concurrent_trials: int  # (b)
+    concurrent_ticks: int
+    burst_trials: int  # (c) many short trials started together
+    burst_ticks: int
+    idle_trials: int  # (d) memory per idle trial
+    repeat: int = 1  # runs per (workload, mode), modes interleaved; each figure's median is kept
+
+    def workloads(self) -> dict[str, Workload]:
+        return {
+            "a": Workload("a", f"(a) 1x{self.single_ticks} ticks", 1, self.single_ticks),
+            "b": Workload(
+                "b",
+                f"(b) {self.concurrent_trials}x{self.concurrent_ticks} ticks",
+                self.concurrent_trials,
+                self.concurrent_ticks,
+            ),
+            "c": Workload(
+                "c",
+                f"(c) {self.burst_trials}x{self.burst_ticks} ticks burst",
+                self.burst_trials,
+                self.burst_ticks,
+            ),
+            "d": Workload("d", f"(d) {self.idle_trials} idle trials", self.idle_trials, 2, True),
+        }
+
+
+FULL = Sizes(2000, 8, 2000, 100, 10, 1000, repeat=3)
+QUICK = Sizes(200, 8, 200, 100, 10, 200)
+
+
+@dataclass(frozen=True)
+class _Figure:
+    name: str
+    unit: str
+    higher_is_better: bool
+    value: Callable[[Workload, Run], float | None]
+
+
+def _per_tick_ms(seconds: float | None, w: Workload) -> float | None:
+    return None if seconds is None else seconds * 1000 / w.total_ticks
+
+
+def _total_cpu(w: Workload, r: Run) -> float | None:
+    return _per_tick_ms(r.components_cpu_s + (r.orchestrator_cpu_s or 0.0), w)
+
+
+def _mib(kib: int | None) -> float | None:
+    return None if kib is None else kib / 1024
+
+
+def _per_trial_kib(kib: int | None, w: Workload) -> float | None:
+    return None if kib is None else kib / w.trials
+
+
+_ORCH_CPU = _Figure(
+    "orch CPU", "ms/tick", False, lambda w, r: _per_tick_ms(r.orchestrator_cpu_s, w)
+)
+_COMP_CPU = _Figure("comp CPU", "ms/tick", False, lambda w, r: _per_tick_ms(r.components_cpu_s, w))
+_TOTAL_CPU = _Figure("total CPU", "ms/tick", False, _total_cpu)
+_ORCH_PEAK = _Figure("orch peak RSS", "MiB", False, lambda w, r: _mib(r.orchestrator_peak_kib))
+_COMP_PEAK = _Figure("comp peak RSS", "MiB", False, lambda w, r: _mib(r.components_peak_kib))
+
+_FIGURES: dict[str, list[_Figure]] = {
+    "a": [
+        _Figure("throughput", "ticks/s", True, lambda w, r: w.total_ticks / r.wall_s),
+        _ORCH_CPU,
+        _COMP_CPU,
+        _TOTAL_CPU,
+        _ORCH_PEAK,
+        _COMP_PEAK,
+    ],
+    "c": [
+        _Figure("throughput", "trials/s", True, lambda w, r: w.trials / r.wall_s),
+        _Figure("wall", "s", False, lambda w, r: r.wall_s),
+        _ORCH_CPU,
+        _COMP_CPU,
+        _TOTAL_CPU,
+        _ORCH_PEAK,
+    ],
+    "d": [
+        _Figure(
+            "orch RSS/trial",
+            "KiB",
+            False,
+            lambda w, r: _per_trial_kib(r.orchestrator_idle_delta_kib, w),
+        ),
+        _Figure(
+            "comp RSS/trial",
+            "KiB",
+            False,
+            lambda w, r: _per_trial_kib(r.components_idle_delta_kib, w),
+        ),
+        _Figure("start to idle", "s", False, lambda w, r: r.idle_after_s),
+        _ORCH_PEAK,
+        _COMP_PEAK,
+    ],
+}
+_FIGURES["b"] = _FIGURES["a"]
+
+
+def _not_available(workload: str, mode: str, reason: str) -> Measurement:
+    """A row saying the mode could not be measured, and why (never a made-up number)."""
+    return Measurement(workload=workload, mode=mode, value=math.nan, unit=f"n/a ({reason})")
+
+
+def _median(figure: _Figure, w: Workload, runs: list[Run]) -> float | None:
+    values = [v for v in (figure.value(w, r) for r in runs) if v is not None]
+    return statistics.median(values) if values else None
+
+
+def _measurements(w: Workload, runs: dict[str, list[Run]]) -> list[Measurement]:
+    """Each figure's median over the runs of each mode; any failed run makes the mode n/a."""
+    out: list[Measurement] = []
+    base = runs.get(REFERENCE, [])
+    base_ok = bool(base) and all(r.error is None for r in base)
+    for mode in MODES:
+        if mode in NOT_YET:
+            out.append(_not_available(w.title, mode, NOT_YET[mode]))
+            continue
+        failed = [r.error for r in runs[mode] if r.error is not None]
+        if failed:
+            out.append(_not_available(w.title, mode, failed[0]))
+            continue
+        for figure in _FIGURES[w.key]:
+            value = _median(figure, w, runs[mode])
+            if value is None:
+                continue  # e.g. no orchestrator in the raw mode
+            baseline = None
+            if mode != REFERENCE and base_ok:
+                baseline = _median(figure, w, base)
+            out.append(
+                Measurement(
+                    workload=f"{w.title}: {figure.name}",
+                    mode=mode,
+                    value=value,
+                    unit=figure.unit,
+                    baseline_mode=REFERENCE if baseline is not None else None,
+                    baseline_value=baseline,
+                    higher_is_better=figure.higher_is_better,
+                )
+            )
+    return out
+
+
+def run_suite(sizes: Sizes, workloads: Sequence[str] = ("a", "b", "c", "d")) -> list[Measurement]:
+    """Measure ``workloads`` (keys ``a``..``d``) of ``sizes`` in every mode, side by side."""
+    known = sizes.workloads()
+    unknown = [k for k in workloads if k not in known]
+    if unknown:
+        raise ValueError(f"unknown workload(s) {unknown}; known: {sorted(known)}")
+    why_not = environment_ok()
+    if why_not is not None:
+        return [_not_available(known[k].title, m, why_not) for k in workloads for m in MODES]
+    reference = reference_python()
+    results: list[Measurement] = []
+    with tempfile.TemporaryDirectory(prefix="bench-trials-") as tmp:
+        try:
+            settings = generate_settings(Path(tmp), reference)
+        except ChildError as error:
+            return [_not_available(known[k].title, m, str(error)) for k in workloads for m in MODES]
+        interpreters = {
+            REFERENCE: (reference, settings["reference"]),
+            OURS_GRPC: (sys.executable, settings["ours"]),
+            RAW: (sys.executable, settings["ours"]),
+        }
+        for key in workloads:
+            w = known[key]
+            runs: dict[str, list[Run]] = {mode: [] for mode in interpreters}
+            for attempt in range(sizes.repeat):
+                for mode, (python, folder) in interpreters.items():
+                    print(
+                        f"  trials {w.title}: {mode} ({attempt + 1}/{sizes.repeat}) ...",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    runs[mode].append(run_one(w, mode, python, folder))
+            results.extend(_measurements(w, runs))
+    return results
+
+
+def run(quick: bool) -> list[Measurement]:
+    """The ``python -m bench`` entry: every workload in every mode (``quick``: smaller sizes)."""
+    return run_suite(QUICK if quick else FULL)
