@@ -7,6 +7,7 @@
 - Reads run in worker threads on their own connections (WAL readers never block the writer).
 - Trial ``seq`` numbers come from ``AUTOINCREMENT``: never reused, even after deletions, so
   paging handles stay valid across restarts.
+- One service at a time per file: an exclusive lock on ``<file>.lock`` refuses a second one.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -63,6 +65,7 @@ class SqliteBackend(StorageBackend):
         self._reader_connections: list[sqlite3.Connection] = []
         self._reader_lock = threading.Lock()
         self._closed = False
+        self._lock_fd: int | None = None
 
     # ------------------------------------------------------------------------------ connections
 
@@ -147,8 +150,32 @@ class SqliteBackend(StorageBackend):
 
     # ----------------------------------------------------------------------------------- backend
 
+    def _lock(self) -> None:
+        lock_path = f"{self.path}.lock"
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: no exclusivity check
+            self._lock_fd = fd
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise OSError(
+                f"the trial datastore file [{self.path}] is used by another process "
+                f"(lock [{lock_path}] held)"
+            ) from None
+        self._lock_fd = fd
+
+    def _unlock(self) -> None:
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)  # releases the flock
+
     async def open(self) -> list[PersistedTrial]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock()
 
         def initialize() -> tuple[sqlite3.Connection, list[PersistedTrial]]:
             connection = self._connect()
@@ -162,6 +189,7 @@ class SqliteBackend(StorageBackend):
         try:
             connection, trials = await asyncio.to_thread(initialize)
         except sqlite3.Error as error:
+            self._unlock()
             raise OSError(f"cannot open the trial datastore file [{self.path}]: {error}") from error
         self._writer = threading.Thread(
             target=self._run_writer, args=(connection,), name="trial-datastore-sqlite", daemon=True
@@ -182,6 +210,7 @@ class SqliteBackend(StorageBackend):
                 with contextlib.suppress(sqlite3.Error):
                     connection.close()
             self._reader_connections.clear()
+        self._unlock()
 
     async def put_trial(self, trial_id: str, user_id: str, params: bytes) -> int:
         def operation(connection: sqlite3.Connection) -> int:

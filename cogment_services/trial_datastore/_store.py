@@ -237,6 +237,12 @@ class TrialStore:
 
         def on_stored(future: asyncio.Future[None]) -> None:
             error = None if future.cancelled() else future.exception()
+            if record.deleted and not done.done():
+                # deleted (or evicted) meanwhile: whatever the storage said, the samples are gone
+                if error is None and not future.cancelled():
+                    done.set_exception(UnknownTrialError([record.trial_id]))
+                    return
+                error = UnknownTrialError([record.trial_id])
             if future.cancelled() or error is not None:
                 if not done.done():
                     done.set_exception(error or asyncio.CancelledError())

@@ -174,3 +174,39 @@ async def test_kill_9_loses_nothing_acknowledged(
             assert [s.tick_id for s in samples] == list(range(counts[spec.trial_id]))
     processes[-1].send_signal(signal.SIGTERM)
     assert processes[-1].wait(10) == 0
+
+
+async def test_one_service_per_file_and_bad_files(tmp_path: Path) -> None:
+    from cogment_services._server import ServiceStartupError
+
+    database = tmp_path / "trials.db"
+    async with TrialDatastore(port=0, file_storage=database):
+        with pytest.raises(ServiceStartupError, match="used by another process"):
+            await TrialDatastore(port=0, file_storage=database).start()
+    async with TrialDatastore(port=0, file_storage=database):
+        pass  # the lock is released on stop
+    not_a_database = tmp_path / "notes.txt"
+    not_a_database.write_text("this is not a database " * 100)
+    with pytest.raises(ServiceStartupError, match="cannot open the trial datastore file"):
+        await TrialDatastore(port=0, file_storage=not_a_database).start()
+
+
+async def test_deleting_a_trial_being_logged(tmp_path: Path) -> None:
+    async with (
+        TrialDatastore(port=0, file_storage=tmp_path / "trials.db") as service,
+        grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel,
+    ):
+        writer = asyncio.ensure_future(
+            log_trial(channel, TrialSpec("doomed", ticks=40), delay=0.01)
+        )
+        await datastore_stub(channel).RetrieveTrials(
+            trial_datastore_pb2.RetrieveTrialsRequest(trial_ids=["doomed"], timeout=5000),
+            timeout=10,
+        )
+        await asyncio.sleep(0.1)
+        await datastore_stub(channel).DeleteTrials(
+            trial_datastore_pb2.DeleteTrialsRequest(trial_ids=["doomed"]), timeout=5
+        )
+        # the Orchestrator's stream is not disturbed: every message is still acknowledged
+        assert await writer == 1 + 41
+        assert (await _trial_ids(channel))[0] == []
