@@ -17,13 +17,21 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cogment_services.directory import Directory
+    from cogment_services.model_registry import ModelRegistryServer
     from cogment_services.orchestrator import Orchestrator, OrchestratorConfig
     from cogment_services.trial_datastore import TrialDatastore
 
-__all__ = ["Directory", "Orchestrator", "OrchestratorConfig", "TrialDatastore"]
+__all__ = [
+    "Directory",
+    "ModelRegistryServer",
+    "Orchestrator",
+    "OrchestratorConfig",
+    "TrialDatastore",
+]
 
 _LAZY = {
     "Directory": "cogment_services.directory",
+    "ModelRegistryServer": "cogment_services.model_registry",
     "Orchestrator": "cogment_services.orchestrator",
     "OrchestratorConfig": "cogment_services.orchestrator",
     "TrialDatastore": "cogment_services.trial_datastore",
