@@ -23,9 +23,9 @@ def test_environment_arguments_are_checked() -> None:
     with pytest.raises(cogment.CogmentError, match="not the string"):
         session.add_reward(1.0, 1.0, "a")
     with pytest.raises(cogment.CogmentError, match="single pair"):
-        session.start(("*", Observation()))
+        session.start(("*", Observation()))  # type: ignore[arg-type]
     with pytest.raises(cogment.CogmentError, match="not a protobuf message"):
-        session.start([("*", "text")])  # type: ignore[list-item]
+        session.start([("*", "text")])
     session.start([("referee.b", Observation()), ("player.*", Observation())])
     assert session.get_active_actors()[1] == cogment.ActorInfo("b", "referee")
     init, first = session._outgoing.get_nowait(), session._outgoing.get_nowait()
