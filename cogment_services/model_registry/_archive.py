@@ -3,6 +3,7 @@
 Layout under the archive directory::
 
     FORMAT                                   "cogment-model-registry-archive 1"
+    LOCK                                     flock()ed by the process using the archive
     models/<dir>/model.json                  {"model_id": ..., "user_data": {...}}
     models/<dir>/last_iteration              highest iteration number handed out (text)
     models/<dir>/iterations/<n>.data         the iteration's bytes (n zero-padded to 10 digits)
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -34,7 +36,7 @@ from typing import Any, BinaryIO
 
 from cogment_services.model_registry._records import IterationRecord, ModelRecord, data_hash
 
-__all__ = ["ArchiveCorruptionError", "ArchiveStore", "LoadedModel"]
+__all__ = ["ArchiveCorruptionError", "ArchiveInUseError", "ArchiveStore", "LoadedModel"]
 
 _log = logging.getLogger("cogment.services.model_registry")
 
@@ -46,6 +48,10 @@ _READ_BLOCK = 1 << 20
 
 class ArchiveCorruptionError(Exception):
     """A stored iteration does not match its recorded size or SHA-256 hash."""
+
+
+class ArchiveInUseError(OSError):
+    """Another process holds the archive directory."""
 
 
 @dataclass
@@ -144,11 +150,34 @@ class ArchiveStore:
         self._models = self.root / "models"
         self._trash = self.root / "trash"
         self._dirs: dict[str, Path] = {}
+        self._lock_fd: int | None = None
 
     # ------------------------------------------------------------------------- start-up
 
+    def _lock(self) -> None:
+        """Take the archive for this process (released on :meth:`close` or process death)."""
+        fd = os.open(self.root / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise ArchiveInUseError(
+                f"archive directory [{self.root}] is used by another Model Registry process"
+            ) from None
+        self._lock_fd = fd
+
+    def close(self) -> None:
+        """Release the archive directory."""
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)  # also releases the flock
+
     def load(self) -> list[LoadedModel]:
-        """Create the layout if needed, clean up interrupted writes, return what is stored."""
+        """Lock the archive, create the layout if needed, clean up interrupted writes, and
+        return what is stored."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        if self._lock_fd is None:
+            self._lock()
         self._models.mkdir(parents=True, exist_ok=True)
         self._trash.mkdir(parents=True, exist_ok=True)
         format_file = self.root / "FORMAT"

@@ -122,6 +122,11 @@ class ModelRegistryState:
             for queue in model.subscribers:
                 queue.put_nowait(_SHUTDOWN)
 
+    def release(self) -> None:
+        """Release the archive directory (after the server stopped)."""
+        if self._archive is not None:
+            self._archive.close()
+
     # ---------------------------------------------------------------------------- stats
 
     @property

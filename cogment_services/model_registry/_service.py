@@ -69,6 +69,7 @@ class ModelRegistryServer:
         self._servicer = ModelRegistryServicer(self.state, sent_version_chunk_size, self.metrics)
         self._server: grpc.aio.Server | None = None
         self._port: int | None = None
+        self._started = False
 
     @property
     def port(self) -> int:
@@ -87,13 +88,18 @@ class ModelRegistryServer:
 
     async def start(self) -> None:
         """Load the archive, bind and start serving."""
-        if self._server is not None:
-            raise RuntimeError("ModelRegistryServer already started")
-        await self.state.load()
-        server = create_server()
-        model_registry_pb2_grpc.add_ModelRegistrySPServicer_to_server(self._servicer, server)
-        self._port = bind_server(server, self._host, self._requested_port, self._tls)
-        await server.start()
+        if self._started:
+            raise RuntimeError("A ModelRegistryServer starts once: create a new one to restart")
+        self._started = True
+        try:
+            await self.state.load()
+            server = create_server()
+            model_registry_pb2_grpc.add_ModelRegistrySPServicer_to_server(self._servicer, server)
+            self._port = bind_server(server, self._host, self._requested_port, self._tls)
+            await server.start()
+        except BaseException:
+            self.state.release()
+            raise
         self._server = server
 
     async def stop(self, grace: float = 1.0) -> None:
@@ -101,7 +107,10 @@ class ModelRegistryServer:
         server, self._server = self._server, None
         if server is not None:
             self.state.close()
-            await stop_server(server, grace)
+            try:
+                await stop_server(server, grace)
+            finally:
+                self.state.release()
 
     async def __aenter__(self) -> ModelRegistryServer:
         await self.start()

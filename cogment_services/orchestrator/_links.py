@@ -16,13 +16,19 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any, Generic, Protocol, TypeVar
 
 import grpc
 import grpc.aio
 
-from cogment._endpoint_url import EndpointUrl
+from cogment._directory import Directory, resolve_endpoint
+from cogment._endpoint_url import (
+    CLIENT_ACTOR_URL,
+    EndpointUrl,
+    EndpointUrlError,
+    parse_endpoint_url,
+)
+from cogment._errors import CogmentError
 from cogment.api import (
     agent_pb2_grpc,
     common_pb2,
@@ -39,6 +45,7 @@ __all__ = [
     "ComponentLink",
     "Connector",
     "DatalogLink",
+    "DirectoryResolver",
     "EndpointResolver",
     "EnvLink",
     "GrpcCallLink",
@@ -188,7 +195,10 @@ class GrpcServerLink(ComponentLink[SendT, RecvT]):
 
 
 class EndpointResolver(Protocol):
-    """Resolves a parsed endpoint URL to a connection address (``host:port``)."""
+    """Resolves a parsed endpoint URL to a connection address (``host:port``).
+
+    For an actor endpoint it may return ``cogment://client`` (a client actor).
+    """
 
     async def resolve(self, endpoint: EndpointUrl) -> str:
         """The address to connect to; raise :class:`ResolutionError` when impossible."""
@@ -210,15 +220,15 @@ class StaticResolver:
 
 
 class DirectoryResolver:
-    """Resolves ``cogment://discover`` URLs through a Directory.
+    """Resolves ``cogment://discover`` URLs through a Directory (``cogment._directory``).
 
-    ``inquire`` is the Directory client (engineer D's ``cogment/_directory.py``): given the
-    parsed URL, it returns the first matching ``grpc://`` URL (or raises). Kept as a callable so
-    the orchestrator does not depend on the Directory client's shape.
+    For actors, the Directory may answer ``cogment://client``: :meth:`resolve` then returns
+    :data:`CLIENT_ACTOR_URL` and the actor is a client actor.
     """
 
-    def __init__(self, inquire: Callable[[EndpointUrl], Awaitable[EndpointUrl]]) -> None:
-        self._inquire = inquire
+    def __init__(self, directory: Directory, use_ssl: bool = False) -> None:
+        self._directory = directory
+        self._use_ssl = use_ssl
 
     async def resolve(self, endpoint: EndpointUrl) -> str:
         if endpoint.is_grpc:
@@ -226,16 +236,17 @@ class DirectoryResolver:
         if not endpoint.is_discovery:
             raise ResolutionError(f"cannot resolve [{endpoint.url}] to a network address")
         try:
-            found = await self._inquire(endpoint)
-        except Exception as error:
+            found = await resolve_endpoint(self._directory, endpoint, None, self._use_ssl)
+        except CogmentError as error:
+            raise ResolutionError(str(error)) from error
+        if found.is_client_actor:
+            return CLIENT_ACTOR_URL
+        try:
+            return parse_endpoint_url(found.url).grpc_target
+        except EndpointUrlError as error:
             raise ResolutionError(
-                f"directory inquiry for [{endpoint.url}] failed: {error}"
+                f"the Directory answered [{found.url}] for [{endpoint.url}]: {error}"
             ) from error
-        if not found.is_grpc:
-            raise ResolutionError(
-                f"directory answered [{found.url}] for [{endpoint.url}], expected a grpc:// address"
-            )
-        return found.grpc_target
 
 
 class Connector(abc.ABC):

@@ -32,16 +32,20 @@ from typing import Any
 import grpc
 import grpc.aio
 
+from cogment._directory import Directory, DirectoryRegistrations, ServiceRegistration
 from cogment._endpoint_url import (
+    CLIENT_ACTOR_URL,
     DiscoveryContext,
     EndpointUrl,
     EndpointUrlError,
     ServiceType,
     parse_endpoint_url,
 )
+from cogment._errors import CogmentError
 from cogment.api import common_pb2, orchestrator_pb2, orchestrator_pb2_grpc
 from cogment_services._server import (
     PrometheusExporter,
+    ServiceStartupError,
     TlsFiles,
     bind_server,
     create_server,
@@ -50,6 +54,7 @@ from cogment_services._server import (
 
 from ._links import (
     Connector,
+    DirectoryResolver,
     EndpointResolver,
     GrpcConnector,
     LinkError,
@@ -102,6 +107,7 @@ class OrchestratorConfig:
     hook_timeout: float = 60.0
     stale_check_interval: float = 1.0
     grace_period: float = 2.0
+    registration_source: str = "Self-Implicit"
 
 
 class _Watcher:
@@ -137,6 +143,9 @@ class Orchestrator:
             tls.channel_credentials() if tls is not None else None
         )
         self._resolver: EndpointResolver = resolver or StaticResolver()
+        self._resolver_is_default = resolver is None
+        self._directory: Directory | None = None
+        self._registrations: list[DirectoryRegistrations] = []
         self.metrics = OrchestratorMetrics()
         self._exporter = PrometheusExporter(self.metrics.registry, self.config.prometheus_port)
         self.trials: dict[str, Trial] = {}
@@ -146,6 +155,7 @@ class Orchestrator:
         self._start_counter = 0
         self._stale_task: asyncio.Task[None] | None = None
         self._running = False
+        self._stopped = asyncio.Event()
         self.lifecycle_port = 0
         self.actor_port = 0
 
@@ -192,6 +202,8 @@ class Orchestrator:
         """Resolve hooks, bind and start the gRPC server(s) and the metrics exporter."""
         if self._running:
             return
+        if self.config.directory_endpoint:
+            self._connect_directory(self.config.directory_endpoint)
         for index, url in enumerate(self.config.pre_trial_hooks):
             self._hook_addresses.append(await self._resolve_hook(url, index))
         lifecycle_servicer = _LifecycleServicer(self)
@@ -230,11 +242,54 @@ class Orchestrator:
             raise
         self._running = True
         self._stale_task = asyncio.create_task(self._stale_loop(), name="orchestrator-stale")
+        if self._directory is not None and self.config.directory_auto_register:
+            try:
+                await self._register_in_directory(self._directory)
+            except BaseException:
+                await self.stop()
+                raise
         _log.info(
             "Orchestrator ready: lifecycle port [%d], actor port [%d]",
             self.lifecycle_port,
             self.actor_port,
         )
+
+    def _connect_directory(self, url: str) -> None:
+        try:
+            parsed = parse_endpoint_url(url)
+        except EndpointUrlError as error:
+            raise ServiceStartupError(f"--directory_endpoint: {error}") from error
+        if not parsed.is_grpc:
+            raise ServiceStartupError(f"--directory_endpoint: [{url}] must be a grpc:// endpoint")
+        self._directory = Directory.connect(url, self.config.directory_authentication_token)
+        if self._resolver_is_default:
+            self._resolver = DirectoryResolver(self._directory, use_ssl=self._tls is not None)
+
+    async def _register_in_directory(self, directory: Directory) -> None:
+        properties = dict(self.config.directory_registration_properties)
+        properties.setdefault("__registration_source", self.config.registration_source)
+        properties["__version"] = COGMENT_API_VERSION
+        host = self.config.directory_registration_host
+        ssl = self._tls is not None
+        entries = [
+            (ServiceType.LIFE_CYCLE, self.lifecycle_port),
+            (ServiceType.CLIENT_ACTOR, self.actor_port),
+        ]
+        for service_type, port in entries:
+            registrations = DirectoryRegistrations(
+                directory,
+                [ServiceRegistration(service_type, properties)],
+                port=port,
+                ssl=ssl,
+                host=host,
+            )
+            try:
+                await registrations.register()
+            except CogmentError as error:
+                raise ServiceStartupError(
+                    f"--directory_auto_register: registration failed: {error}"
+                ) from error
+            self._registrations.append(registrations)
 
     async def _resolve_hook(self, url: str, index: int) -> str:
         try:
@@ -243,8 +298,6 @@ class Orchestrator:
                 parsed = parsed.with_context(DiscoveryContext.of_type(ServiceType.HOOK))
             return await self._resolver.resolve(parsed)
         except (EndpointUrlError, ResolutionError) as error:
-            from cogment_services._server import ServiceStartupError
-
             raise ServiceStartupError(f"--pre_trial_hooks[{index}]: {error}") from error
 
     async def stop(self) -> None:
@@ -258,6 +311,9 @@ class Orchestrator:
                 await self._stale_task
         for watcher in self._watchers:
             watcher.queue.put_nowait(None)
+        for registrations in self._registrations:
+            await registrations.deregister()
+        self._registrations.clear()
         trials = [t for t in self.trials.values()]
         if trials:
             await asyncio.gather(*(t.shutdown() for t in trials), return_exceptions=True)
@@ -265,12 +321,15 @@ class Orchestrator:
         self._servers.clear()
         self._exporter.stop()
         await self._connector.close()
+        if self._directory is not None:
+            await self._directory.close()
+            self._directory = None
+        self._stopped.set()
         _log.info("Orchestrator stopped")
 
     async def serve_forever(self) -> None:
         """Wait until :meth:`stop` is called from elsewhere."""
-        while self._running:
-            await asyncio.sleep(0.5)
+        await self._stopped.wait()
 
     # ------------------------------------------------------------------------ trial events
 
@@ -370,10 +429,10 @@ class Orchestrator:
             for spec in validated.actors:
                 if spec.endpoint is None:
                     actor_addresses.append(None)
-                else:
-                    actor_addresses.append(
-                        await self._resolve(spec.endpoint, f"actors[{spec.index}].endpoint")
-                    )
+                    continue
+                where = f"actors[{spec.index}].endpoint"
+                address = await self._resolve(spec.endpoint, where, client_allowed=True)
+                actor_addresses.append(None if address == CLIENT_ACTOR_URL else address)
             datalog_address = (
                 await self._resolve(validated.datalog_endpoint, "datalog.endpoint")
                 if validated.datalog_endpoint is not None
@@ -389,13 +448,21 @@ class Orchestrator:
         _log.info("Trial [%s] started (user [%s])", trial_id, user_id)
         return trial_id
 
-    async def _resolve(self, endpoint: EndpointUrl, where: str) -> str:
+    async def _resolve(
+        self, endpoint: EndpointUrl, where: str, client_allowed: bool = False
+    ) -> str:
         try:
-            return await self._resolver.resolve(endpoint)
+            address = await self._resolver.resolve(endpoint)
         except ResolutionError as error:
             raise StartTrialError(
                 grpc.StatusCode.FAILED_PRECONDITION, f"{where}: {error}"
             ) from error
+        if address == CLIENT_ACTOR_URL and not client_allowed:
+            raise StartTrialError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"{where}: [{endpoint.url}] resolved to cogment://client, only valid for actors",
+            )
+        return address
 
     async def _choose_params(
         self, request: orchestrator_pb2.TrialStartRequest, trial_id: str, user_id: str
