@@ -6,7 +6,8 @@ Each tick builds and serializes what crosses the wire in a real trial — the en
 receiving side, so the only thing missing is transport and scheduling: no framework can beat it.
 
 Same stdin/stdout protocol as ``_components.py`` (``READY``, ``GO``, ``IDLE``, ``RELEASE``,
-``DONE <json>``). Usage: ``python -m bench.trials._raw <settings dir> <workload json>``.
+``DONE <json>``; for held workloads ``idle_kib`` in the result is the memory the idle trials
+hold, traced by ``tracemalloc``). Usage: ``python -m bench.trials._raw <settings dir> <workload json>``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import importlib
 import json
 import sys
 import time
+import tracemalloc
 from typing import Any
 
 from cogment.api import common_pb2, environment_pb2
@@ -126,6 +128,22 @@ def run_trials(pb2: Any, trials: int, ticks: int) -> None:
         running = [trial for trial in running if trial.step()]
 
 
+def _traced_kib(pb2: Any, trials: int, ticks: int) -> float:
+    """Memory the idle trials hold, traced exactly (this floor is too small for RSS pages).
+
+    A separate, untimed pass: tracing slows allocations down.
+    """
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        held = [RawTrial(pb2, f"raw-{index}", ticks) for index in range(trials)]
+        used = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    del held
+    return used / 1024
+
+
 def main(settings_dir: str, workload: dict[str, Any]) -> None:
     sys.path.insert(0, settings_dir)
     pb2 = importlib.import_module("counting_pb2")
@@ -149,6 +167,8 @@ def main(settings_dir: str, workload: dict[str, Any]) -> None:
         run_trials(pb2, trials, ticks)
     result["wall_s"] = time.perf_counter() - start
     result["cpu_s"] = time.process_time() - cpu_start
+    if hold:
+        result["idle_kib"] = _traced_kib(pb2, trials, ticks)
     _say("DONE " + json.dumps(result))
     sys.stdin.readline()
 

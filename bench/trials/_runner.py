@@ -60,7 +60,7 @@ class Run:
     orchestrator_peak_kib: int | None = None
     components_peak_kib: int = 0
     orchestrator_idle_delta_kib: int | None = None
-    components_idle_delta_kib: int = 0
+    components_idle_delta_kib: float = 0
     idle_after_s: float | None = None
     error: str | None = None
 
@@ -233,6 +233,8 @@ def run_one(
             if "error" in done:
                 raise ChildError(f"components: {done['error']}")
             result.wall_s = float(done["wall_s"])
+            if "idle_kib" in done:  # the raw floor traces its memory exactly
+                result.components_idle_delta_kib = float(done["idle_kib"])
             result.idle_after_s = done.get("idle_after_s")
         except (ChildError, OSError, ValueError) as error:
             result.error = str(error)

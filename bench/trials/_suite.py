@@ -88,7 +88,7 @@ def _mib(kib: int | None) -> float | None:
     return None if kib is None else kib / 1024
 
 
-def _per_trial_kib(kib: int | None, w: Workload) -> float | None:
+def _per_trial_kib(kib: float | None, w: Workload) -> float | None:
     return None if kib is None else kib / w.trials
 
 

@@ -1,0 +1,62 @@
+"""Smoke test of the trial benchmark suite (tiny sizes) and of how it reports."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import pytest
+
+from bench.__main__ import _table
+from bench.trials import MODES, Sizes, run_suite
+from bench.trials._procfs import cpu_seconds, peak_rss_kib, rss_kib
+from bench.trials._runner import Run
+from bench.trials._suite import _measurements
+
+TINY = Sizes(
+    single_ticks=20,
+    concurrent_trials=2,
+    concurrent_ticks=10,
+    burst_trials=4,
+    burst_ticks=3,
+    idle_trials=20,
+)
+
+
+def test_procfs_reads_this_process() -> None:
+    pid = os.getpid()
+    assert cpu_seconds(pid) > 0
+    assert 0 < rss_kib(pid) <= peak_rss_kib(pid)
+
+
+def test_failed_run_is_reported_not_available_with_its_reason() -> None:
+    workload = TINY.workloads()["a"]
+    ok = Run("reference", wall_s=0.5, orchestrator_cpu_s=0.1, components_cpu_s=0.2)
+    ok.orchestrator_peak_kib, ok.components_peak_kib = 50_000, 40_000
+    failed = Run("ours-grpc", error="components: boom")
+    raw = Run("raw", wall_s=0.01, components_cpu_s=0.01, components_peak_kib=30_000)
+    rows = _measurements(workload, {"reference": [ok], "ours-grpc": [failed], "raw": [raw]})
+    ours = [m for m in rows if m.mode == "ours-grpc"]
+    assert len(ours) == 1 and math.isnan(ours[0].value) and "boom" in ours[0].unit
+    throughput = {m.mode: m for m in rows if m.workload.endswith("throughput")}
+    assert throughput["reference"].value == pytest.approx(40.0)  # 20 ticks in 0.5 s
+    assert throughput["raw"].ratio == pytest.approx(50.0)
+    assert not any(m.mode == "raw" and "orch" in m.workload for m in rows)
+
+
+@pytest.mark.interop
+@pytest.mark.timeout(180)
+def test_suite_measures_every_mode_with_positive_numbers() -> None:
+    results = run_suite(TINY, workloads=("a", "d"))
+    table = _table(results)
+    for mode in MODES:
+        assert mode in table, f"mode {mode} missing from\n{table}"
+    measured = [m for m in results if not m.unit.startswith("n/a")]
+    not_available = {m.mode for m in results if m.unit.startswith("n/a")}
+    assert not_available <= {"ours-inprocess"}, table
+    for mode in ("reference", "ours-grpc", "raw"):
+        assert any(m.mode == mode for m in measured), table
+    for m in measured:
+        assert m.value > 0, f"{m.workload} {m.mode}: {m.value}\n{table}"
+    ratios = [m for m in measured if m.mode != "reference" and m.baseline_mode == "reference"]
+    assert ratios and all(m.ratio is not None and m.ratio > 0 for m in ratios), table
