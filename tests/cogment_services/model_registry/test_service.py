@@ -457,3 +457,16 @@ async def test_prometheus_metrics(registry: tuple[ModelRegistryServer, Client]) 
     assert sample("model_registry_models") == 1
     assert sample("model_registry_transient_iterations") == 1
     assert sample("model_registry_update_streams") == 0
+
+
+async def test_archive_used_by_one_process_at_a_time(tmp_path: Path) -> None:
+    from cogment_services.model_registry._archive import ArchiveInUseError
+
+    async with ModelRegistryServer(port=0, archive_dir=tmp_path):
+        with pytest.raises(ArchiveInUseError, match="another Model Registry"):
+            await ModelRegistryServer(port=0, archive_dir=tmp_path).start()
+    server = ModelRegistryServer(port=0, archive_dir=tmp_path)
+    async with server:  # released by the first one
+        pass
+    with pytest.raises(RuntimeError, match="starts once"):
+        await server.start()
