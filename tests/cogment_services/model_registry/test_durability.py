@@ -198,8 +198,11 @@ async def test_directory_registration(tmp_path: Path) -> None:
             async with DirectoryClient.connect(directory.endpoint) as client:
                 found = await client.inquire_by_type(ServiceType.MODEL_REG, {"team": "blue"})
                 assert found == [(f"grpc://127.0.0.1:{port}", False)]
+                stopping = asyncio.get_running_loop().time()
                 process.send_signal(signal.SIGTERM)
                 assert await asyncio.to_thread(process.wait, 10) == 0
+                assert asyncio.get_running_loop().time() - stopping < 5
+                assert read_status(tmp_path / "status") == "IRT"
                 assert await client.inquire_by_type(ServiceType.MODEL_REG) == []
         finally:
             await asyncio.to_thread(running.__exit__, None, None, None)
