@@ -10,11 +10,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import grpc
+from google.protobuf import text_format
 from google.protobuf.message import Message
 
 from cogment._actor import ActorSession
 from cogment._environment import EnvironmentSession
-from cogment._log import logger, trace
+from cogment._log import TRACE, logger, trace
 from cogment._session import (
     ActorStatus,
     RecvAction,
@@ -59,6 +60,11 @@ class MessageStream(Protocol):
     async def write(self, message: Any) -> None: ...
 
 
+def _trace_message(session: Session, what: str, msg: Any) -> None:
+    text = "EOF" if msg is EOF else text_format.MessageToString(msg, as_one_line=True)
+    logger.log(TRACE, "%s: %s [%s]", session._where(), what, text)
+
+
 def _end_of_trial(session: Session, msg: Any) -> None:
     details = msg.details if msg.WhichOneof("data") == "details" else ""
     if session._ending:
@@ -84,8 +90,11 @@ async def pump_actor_inputs(
 ) -> None:
     """Read ``ActorRunTrialInput`` messages after init and turn them into session events."""
     heartbeat = common_pb2.ActorRunTrialOutput(state=_HEARTBEAT)
+    tracing = logger.isEnabledFor(TRACE)
     while True:
         msg = await stream.read()
+        if tracing:
+            _trace_message(session, "received", msg)
         if msg is EOF:
             _half_closed(session)
             return
@@ -140,11 +149,14 @@ async def pump_environment_inputs(
     from cogment.api import environment_pb2
 
     heartbeat = environment_pb2.EnvRunTrialOutput(state=_HEARTBEAT)
+    tracing = logger.isEnabledFor(TRACE)
     nb_actors = len(action_parsers)
     active = ActorStatus.ACTIVE
     unavailable_status = ActorStatus.UNAVAILABLE
     while True:
         msg = await stream.read()
+        if tracing:
+            _trace_message(session, "received", msg)
         if msg is EOF:
             _half_closed(session)
             return
@@ -234,12 +246,15 @@ async def run_session(
     pump_task = asyncio.ensure_future(_guarded_pump(session, pump))
     user_task.add_done_callback(lambda _: session._close_outgoing())
     outgoing = session._outgoing
+    tracing = logger.isEnabledFor(TRACE)
     try:
         try:
             while True:
                 out: Message | None = await outgoing.get()
                 if out is None:
                     break
+                if tracing:
+                    _trace_message(session, "sending", out)
                 await stream.write(out)
         except (grpc.aio.AioRpcError, grpc.aio.UsageError, RuntimeError) as exc:
             logger.debug("%s: stream closed while writing: %r", session._where(), exc)
