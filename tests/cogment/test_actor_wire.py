@@ -236,14 +236,13 @@ async def test_trace_level_logs_every_message(caplog: Any) -> None:
 
     ctx.register_actor(player, "smart", ["player"])
     caplog.set_level(5, logger="cogment.sdk")  # TRACE
-    async with serving(ctx) as port:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            call = open_stream(agent_pb2_grpc.ServiceActorSPStub(channel).RunTrial, "t6")
-            await call.write(init_msg())
-            await read(call)
-            await call.write(obs_msg(0, "traced"))
-            await call.write(common_pb2.ActorRunTrialInput(state=END))
-            assert await asyncio.wait_for(call.code(), 5) == grpc.StatusCode.OK
+    async with serving(ctx) as port, grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        call = open_stream(agent_pb2_grpc.ServiceActorSPStub(channel).RunTrial, "t6")
+        await call.write(init_msg())
+        await read(call)
+        await call.write(obs_msg(0, "traced"))
+        await call.write(common_pb2.ActorRunTrialInput(state=END))
+        assert await asyncio.wait_for(call.code(), 5) == grpc.StatusCode.OK
     traced = [r.getMessage() for r in caplog.records if r.levelno == 5]
     assert any("sending [state: NORMAL init_output" in t for t in traced), traced
     assert any("received" in t and "traced" in t for t in traced), traced
