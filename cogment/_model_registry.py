@@ -718,29 +718,23 @@ class ModelRegistry:
         loop = asyncio.get_running_loop()
         key: _TrackerKey = (id(loop), self._endpoint, name)
 
-        existing = _tracked.get(key)
-        if existing is None or existing._tracker.loop is not loop or existing._tracker.task is None:
+        while True:
+            existing = _tracked.get(key)
+            if (
+                existing is not None
+                and existing._tracker.loop is loop
+                and existing._tracker.task is not None
+            ):
+                break  # tracked and running: share it
             starting = _tracking_starts.get(key)
-            if starting is not None:
-                existing = await asyncio.shield(starting)
-            else:
-                future: asyncio.Future[LatestModel[Any]] = loop.create_future()
-                _tracking_starts[key] = future
-                try:
-                    await self._wait_for_model(name, initial_wait)
-                    existing = LatestModel(_Tracker(self, name, deserialize_func))
-                    _tracked[key] = existing
-                    future.set_result(existing)
-                except BaseException as error:
-                    if isinstance(error, asyncio.CancelledError):
-                        future.cancel()
-                    else:
-                        future.set_exception(error)
-                        future.exception()  # mark retrieved when nobody else waits
-                    raise
-                finally:
-                    del _tracking_starts[key]
-                return existing
+            if starting is None:
+                return await self._start_tracking(key, name, deserialize_func, initial_wait)
+            # Another caller is waiting for the model to exist: share its outcome. (If that
+            # caller gets cancelled, try again ourselves.)
+            await asyncio.wait([starting])
+            if not starting.cancelled():
+                existing = starting.result()
+                break
         tracked_func = existing._tracker.deserialize_func
         if deserialize_func is not None and deserialize_func is not tracked_func:
             raise CogmentError(
@@ -748,6 +742,31 @@ class ModelRegistry:
                 f" [{tracked_func!r}], not [{deserialize_func!r}]"
             )
         return existing
+
+    async def _start_tracking(
+        self,
+        key: _TrackerKey,
+        name: str,
+        deserialize_func: Callable[[bytes], Any] | None,
+        initial_wait: float,
+    ) -> LatestModel[Any]:
+        future: asyncio.Future[LatestModel[Any]] = asyncio.get_running_loop().create_future()
+        _tracking_starts[key] = future
+        try:
+            await self._wait_for_model(name, initial_wait)
+            latest: LatestModel[Any] = LatestModel(_Tracker(self, name, deserialize_func))
+            _tracked[key] = latest
+            future.set_result(latest)
+            return latest
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved, even if nobody else waits
+            raise
+        finally:
+            del _tracking_starts[key]
 
     async def _wait_for_model(self, name: str, initial_wait: float) -> None:
         loop = asyncio.get_running_loop()

@@ -262,6 +262,23 @@ async def test_track_latest_model_async_deserialize_and_initial_wait(
         await registry.track_latest_model("late", lambda: None)  # type: ignore[arg-type, misc]
 
 
+async def test_concurrent_tracking_starts_share_and_survive_cancellation(
+    registry: ModelRegistry,
+) -> None:
+    first = asyncio.ensure_future(registry.track_latest_model("later", initial_wait=5))
+    second = asyncio.ensure_future(registry.track_latest_model("later", initial_wait=5))
+    third = asyncio.ensure_future(registry.track_latest_model("later", initial_wait=5))
+    await asyncio.sleep(0.2)
+    first.cancel()  # the caller that was waiting for the model to exist goes away
+    await asyncio.sleep(0.2)
+    await registry.publish_model("later", b"here")
+    second_latest, third_latest = await asyncio.wait_for(asyncio.gather(second, third), 10)
+    assert second_latest is third_latest
+    assert (await asyncio.wait_for(second_latest.get(), 5))[0] == b"here"
+    assert first.cancelled()
+    second_latest.close()
+
+
 async def test_track_latest_model_fails_clearly_when_model_deleted(registry: ModelRegistry) -> None:
     await registry.update_model_info("doomed", {})
     latest = await registry.track_latest_model("doomed")
