@@ -190,9 +190,17 @@ class DatalogServicer:
                 out_of_sync = sample.info.out_of_sync
                 state = last_state if out_of_sync else int(sample.info.state)
                 last_state = state
-                stored = stored_sample_from_datalog(
-                    trial_id, user_id, actors, sample, state=state if out_of_sync else None
-                )
+                try:
+                    stored = stored_sample_from_datalog(
+                        trial_id, user_id, actors, sample, state=state if out_of_sync else None
+                    )
+                except Exception as error:
+                    await pending.put(
+                        ValueError(
+                            f"trial [{trial_id}]: invalid sample (tick {sample.info.tick_id}): {error!r}"
+                        )
+                    )
+                    return
                 future: asyncio.Future[None]
                 if record.deleted:
                     if not warned:
@@ -312,7 +320,7 @@ class TrialDatastoreServicer:
                 positions[record.seq] = start + len(chunk)
                 for sample in chunk:
                     yield wrap_sample_reply(sample_filter.filter_bytes(sample))
-            if not record.finished:
+            if not (record.finished and positions[record.seq] >= record.samples_count):
                 following.append(record)
         if not following:
             return

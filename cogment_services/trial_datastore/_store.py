@@ -55,9 +55,15 @@ class TrialRecord:
         self.submitted_count = 0
         """Samples numbered so far (stored or being stored)."""
         self.samples_size = 0
-        self.live = False
+        self.writers = 0
+        """Datalog streams writing this trial now."""
         self.deleted = False
         self._changed = asyncio.Event()
+
+    @property
+    def live(self) -> bool:
+        """Whether a Datalog stream is writing this trial."""
+        return self.writers > 0
 
     @property
     def finished(self) -> bool:
@@ -130,7 +136,7 @@ class TrialStore:
     async def close(self) -> None:
         """Wake every reader up and close the backend."""
         for record in self._trials.values():
-            record.live = False
+            record.writers = 0
             record.notify()
         await self.backend.close()
 
@@ -148,7 +154,6 @@ class TrialStore:
         self._lru.pop(record.trial_id, None)
         self._size -= record.size
         record.deleted = True
-        record.live = False
         record.notify()
 
     def touch(self, record: TrialRecord) -> None:
@@ -264,10 +269,10 @@ class TrialStore:
         return done
 
     def set_live(self, record: TrialRecord, live: bool) -> None:
-        """Mark ``record`` as written (or no longer written) by a Datalog stream."""
-        record.live = live
+        """Count a Datalog stream starting (``True``) or ending (``False``) to write ``record``."""
+        record.writers = record.writers + 1 if live else max(0, record.writers - 1)
         record.notify()
-        if not live:
+        if not record.live:
             self._evict()
 
     async def delete_trials(self, trial_ids: Sequence[str]) -> list[TrialRecord]:
