@@ -36,7 +36,7 @@ from cogment._controller import TrialState
 from cogment._errors import CogmentError
 from cogment._grpc import call_metadata, channel_url, rpc_error
 from cogment._log import logger
-from cogment._metadata import GrpcMetadata
+from cogment._metadata import GrpcMetadata, GrpcMetadataItem
 from cogment._parameters import TrialParameters
 from cogment.api import trial_datastore_pb2, trial_datastore_pb2_grpc
 
@@ -532,7 +532,7 @@ class Datastore:
     def _error(self, error: grpc.RpcError, rpc: str, timeout: float | None = None) -> CogmentError:
         return rpc_error(error, rpc=rpc, service=_SERVICE, url=self.url, timeout=timeout)
 
-    def _metadata_items(self) -> Any:
+    def _metadata_items(self) -> tuple[GrpcMetadataItem, ...]:
         return call_metadata(self._metadata)
 
     async def _retrieve(
