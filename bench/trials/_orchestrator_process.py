@@ -2,9 +2,13 @@
 
 ``python -m bench.trials._orchestrator_process [--profile FILE]`` embeds
 :class:`cogment_services.Orchestrator` on 127.0.0.1 (free port), prints ``READY <port>`` and
-serves until its stdin closes; a ``CPU`` line on stdin is answered with ``CPU <seconds>``, the
-process's CPU time (all threads, finer than /proc's 10 ms). With ``--profile`` the whole run is recorded with cProfile and
-written to ``FILE`` (``pstats`` format) on exit.
+serves until its stdin closes. Commands on stdin, one per line:
+
+- ``CPU``: answered ``CPU <process s> <main thread s>``, CPU time of the whole process (all
+  threads) and of the event loop's thread (finer than /proc's 10 ms);
+- ``PROFILE START`` / ``PROFILE STOP`` (with ``--profile``): record the event loop's thread
+  with cProfile (CPU-time clock, so waiting is not counted) between the two; ``STOP`` writes
+  ``FILE`` (``pstats`` format) and answers ``PROFILED``.
 """
 
 from __future__ import annotations
@@ -17,37 +21,39 @@ import sys
 import time
 
 
-async def _serve() -> None:
+async def _serve(profile_to: str | None) -> None:
     from cogment_services.orchestrator import Orchestrator
 
+    profiler = cProfile.Profile(time.thread_time) if profile_to else None
     async with Orchestrator(lifecycle_port=0, host="127.0.0.1", prometheus_port=0) as orch:
-        sys.stdout.write(f"READY {orch.lifecycle_port}\n")
-        sys.stdout.flush()
+        _say(f"READY {orch.lifecycle_port}")
         loop = asyncio.get_running_loop()
         while True:
-            line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line:
-                return
-            if line.strip() == "CPU":
-                sys.stdout.write(f"CPU {time.process_time()!r}\n")
-                sys.stdout.flush()
+            raw = await loop.run_in_executor(None, sys.stdin.readline)
+            if not raw:  # stdin closed: stop
+                break
+            line = raw.strip()
+            if line == "CPU":
+                _say(f"CPU {time.process_time()!r} {time.thread_time()!r}")
+            elif line == "PROFILE START" and profiler is not None:
+                profiler.enable()
+            elif line == "PROFILE STOP" and profiler is not None and profile_to is not None:
+                profiler.disable()
+                profiler.dump_stats(profile_to)
+                _say("PROFILED")
+
+
+def _say(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.trials._orchestrator_process")
-    parser.add_argument("--profile", help="write a cProfile (pstats) of the run to this file")
+    parser.add_argument("--profile", help="where PROFILE STOP writes the cProfile (pstats) file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    if args.profile is None:
-        asyncio.run(_serve())
-        return 0
-    profiler = cProfile.Profile()
-    profiler.enable()
-    try:
-        asyncio.run(_serve())
-    finally:
-        profiler.disable()
-        profiler.dump_stats(args.profile)
+    asyncio.run(_serve(args.profile))
     return 0
 
 

@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from bench.trials._procfs import cpu_seconds, peak_rss_kib, rss_kib
 
@@ -21,6 +22,14 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 SPEC_DIR = HERE / "spec"
 COMPONENTS_SCRIPT = HERE / "_components.py"
+
+
+class Sampler(Protocol):
+    """Something watching the Orchestrator process during the measured part (a profiler)."""
+
+    def start(self, pid: int) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,7 @@ class Run:
     mode: str
     wall_s: float = 0.0
     orchestrator_cpu_s: float | None = None
+    orchestrator_loop_cpu_s: float | None = None  # of it, the event loop's thread
     components_cpu_s: float = 0.0
     orchestrator_peak_kib: int | None = None
     components_peak_kib: int = 0
@@ -163,9 +173,11 @@ def generate_settings(work: Path, reference_python: str) -> dict[str, Path]:
     return dirs
 
 
-def _orchestrator_cpu(orchestrator: Child) -> float:
+def _orchestrator_cpu(orchestrator: Child) -> tuple[float, float]:
+    """CPU seconds of the orchestrator process, and of its event loop's thread."""
     orchestrator.send("CPU")
-    return float(orchestrator.expect("CPU", 10))
+    process, loop_thread = orchestrator.expect("CPU", 10).split()
+    return float(process), float(loop_thread)
 
 
 def _components_argv(mode: str, python: str, settings: Path, port: int, w: Workload) -> list[str]:
@@ -181,11 +193,14 @@ def run_one(
     python: str,
     settings: Path,
     profile_to: Path | None = None,
+    sampler: Sampler | None = None,
 ) -> Run:
     """Run ``workload`` in ``mode`` (``reference``, ``ours-grpc`` or ``raw``) with fresh processes.
 
     ``python`` runs the components (the reference SDK's interpreter or ours); the Orchestrator
     (not in ``raw``) always runs with ours. Never raises for a failed run: ``Run.error`` says why.
+    ``profile_to``: record the Orchestrator's event loop with cProfile during the measured part,
+    into this file; ``sampler``: started/stopped around the measured part with its pid.
     """
     result = Run(mode)
     children: list[Child] = []
@@ -210,7 +225,13 @@ def run_one(
             children.append(components)
             components.expect("READY", 120)
             orch_pid = orchestrator.pid if orchestrator is not None else None
-            orch_cpu0 = _orchestrator_cpu(orchestrator) if orchestrator is not None else 0.0
+            if orchestrator is not None and profile_to is not None:
+                orchestrator.send("PROFILE START")
+            if orchestrator is not None and sampler is not None:
+                sampler.start(orchestrator.pid)
+            orch_cpu0, orch_loop0 = (
+                _orchestrator_cpu(orchestrator) if orchestrator is not None else (0.0, 0.0)
+            )
             orch_rss0 = rss_kib(orch_pid) if orch_pid else 0
             comp_cpu0 = cpu_seconds(components.pid)
             comp_rss0 = rss_kib(components.pid)
@@ -223,8 +244,15 @@ def run_one(
                 components.send("RELEASE")
             done = json.loads(components.expect("DONE", workload.timeout + 30))
             if orchestrator is not None:
-                result.orchestrator_cpu_s = _orchestrator_cpu(orchestrator) - orch_cpu0
+                orch_cpu1, orch_loop1 = _orchestrator_cpu(orchestrator)
+                result.orchestrator_cpu_s = orch_cpu1 - orch_cpu0
+                result.orchestrator_loop_cpu_s = orch_loop1 - orch_loop0
                 result.orchestrator_peak_kib = peak_rss_kib(orchestrator.pid)
+                if profile_to is not None:
+                    orchestrator.send("PROFILE STOP")
+                    orchestrator.expect("PROFILED", 60)
+                if sampler is not None:
+                    sampler.stop()
             # The components' own clock is finer than /proc's 10 ms ticks.
             result.components_cpu_s = float(
                 done.get("cpu_s", cpu_seconds(components.pid) - comp_cpu0)

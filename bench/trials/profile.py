@@ -1,0 +1,212 @@
+"""Profile our Orchestrator under a trial workload (default: (a), one trial of 2,000 ticks).
+
+``python -m bench.trials.profile [--ticks N] [--trials N] [--sdk reference|ours] [--top N]
+[--out FILE] [--py-spy [--native]]`` runs the workload with the chosen SDK's components against an Orchestrator
+process recorded by cProfile, then prints where the Orchestrator's time went: the functions
+with the most own time, and the most cumulative time, as shares of the profiled total.
+cProfile (default) records the event loop's thread only, on a CPU-time clock; ``--py-spy``
+samples every thread instead (``pip install py-spy``; it must be allowed to ptrace), without
+instrumentation overhead. The raw file is kept with ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import pstats
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.trials._runner import Workload, generate_settings, reference_python, run_one
+
+
+def _report(stats_file: Path, top: int, total_ticks: int) -> str:
+    stats = pstats.Stats(str(stats_file))
+    # pstats keeps its table in an undocumented attribute; fall back to the printed report.
+    table: dict[tuple[str, int, str], tuple[int, int, float, float, object]] = getattr(
+        stats, "stats", {}
+    )
+    total = sum(own for _, _, own, _, _ in table.values()) or 1.0
+    lines = [
+        f"profiled: the event loop thread's CPU time, {total:.3f} s "
+        f"= {total * 1000 / total_ticks:.3f} ms/tick under cProfile",
+        "",
+        f"top {top} by own time:",
+        f"{'own s':>8} {'share':>6} {'calls':>9}  function",
+    ]
+
+    def name(key: tuple[str, int, str]) -> str:
+        filename, line, function = key
+        short = "/".join(Path(filename).parts[-2:]) if filename != "~" else ""
+        return f"{function} ({short}:{line})" if short else function
+
+    by_own = sorted(table.items(), key=lambda item: item[1][2], reverse=True)[:top]
+    for key, (_, calls, own, _, _) in by_own:
+        lines.append(f"{own:8.3f} {own / total:6.1%} {calls:9d}  {name(key)}")
+    lines += [
+        "",
+        f"top {top} by cumulative time:",
+        f"{'cum s':>8} {'share':>6} {'calls':>9}  function",
+    ]
+    by_cum = sorted(table.items(), key=lambda item: item[1][3], reverse=True)[:top]
+    for key, (_, calls, _, cum, _) in by_cum:
+        lines.append(f"{cum:8.3f} {cum / total:6.1%} {calls:9d}  {name(key)}")
+    if not table:
+        out = io.StringIO()
+        pstats.Stats(str(stats_file), stream=out).sort_stats("tottime").print_stats(top)
+        lines.append(out.getvalue())
+    return "\n".join(lines)
+
+
+class PySpy:
+    """``py-spy record`` attached to the Orchestrator during the measured part (raw stacks)."""
+
+    def __init__(self, out: Path, rate: int, native: bool) -> None:
+        self.out = out
+        self.rate = rate
+        self.native = native
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self, pid: int) -> None:
+        exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        argv = [exe, "record", "--pid", str(pid), "--format", "raw", "-o", str(self.out)]
+        argv += ["--rate", str(self.rate), "--threads"]
+        if self.native:
+            argv.append("--native")
+        self._process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(0.5)  # attached before the workload starts
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
+        try:
+            _, err = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, err = process.communicate()
+        if not self.out.exists():
+            raise RuntimeError(f"py-spy wrote nothing: {err.decode(errors='replace')[-400:]}")
+
+
+def _frame_name(frame: str) -> str:
+    """``func (path/to/file.py:123)`` -> ``func (to/file.py)`` (lines merged)."""
+    name, _, where = frame.partition(" (")
+    where = where.rstrip(")").rsplit(":", 1)[0]
+    short = "/".join(Path(where).parts[-2:]) if where else ""
+    return f"{name} ({short})" if short else name
+
+
+_CATEGORIES = (
+    ("orchestrator logic", ("cogment_services/", "orchestrator/")),
+    ("gRPC (aio, cygrpc, core)", ("grpc", "cygrpc", "_cython", "libgrpc", "aio/")),
+    ("protobuf", ("protobuf", "upb", "_message")),
+    ("asyncio event loop", ("asyncio/", "selectors", "epoll", "events.py", "base_events")),
+    ("prometheus metrics", ("prometheus",)),
+)
+
+
+def _category(frame: str) -> str:
+    for category, needles in _CATEGORIES:
+        if any(needle in frame for needle in needles):
+            return category
+    return "other"
+
+
+def _spy_report(raw: Path, top: int) -> str:
+    own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    threads: dict[str, int] = {}
+    categories: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = stack.split(";")
+        thread, frames = frames[0], frames[1:]
+        if not frames:
+            continue
+        total += count
+        threads[thread] = threads.get(thread, 0) + count
+        leaf = _frame_name(frames[-1])
+        own[leaf] = own.get(leaf, 0) + count
+        # The innermost frame that is not the event loop's plumbing names the cost.
+        categories[_category(frames[-1])] = categories.get(_category(frames[-1]), 0) + count
+        for name in {_frame_name(f) for f in frames}:
+            inclusive[name] = inclusive.get(name, 0) + count
+    if total == 0:
+        return "py-spy: no samples"
+    lines = [f"py-spy: {total} samples of busy threads", "", "by thread:"]
+    for thread, count in sorted(threads.items(), key=lambda kv: -kv[1]):
+        lines.append(f"{count / total:7.1%}  {thread}")
+    lines += ["", "by category of the innermost frame:"]
+    for category, count in sorted(categories.items(), key=lambda kv: -kv[1]):
+        lines.append(f"{count / total:7.1%}  {category}")
+    lines += ["", f"top {top} innermost frames (own time):"]
+    for name, count in sorted(own.items(), key=lambda kv: -kv[1])[:top]:
+        lines.append(f"{count / total:7.1%}  {name}")
+    lines += ["", f"top {top} functions on the stack (inclusive time):"]
+    for name, count in sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]:
+        lines.append(f"{count / total:7.1%}  {name}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.trials.profile", description=__doc__)
+    parser.add_argument("--ticks", type=int, default=2000)
+    parser.add_argument("--trials", type=int, default=1)
+    parser.add_argument("--sdk", choices=("reference", "ours"), default="reference")
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--out", type=Path, help="keep the pstats (or py-spy raw) file here")
+    parser.add_argument(
+        "--py-spy",
+        action="store_true",
+        help="sample with py-spy (every thread, no instrumentation overhead) instead of cProfile",
+    )
+    parser.add_argument("--native", action="store_true", help="py-spy: include C frames")
+    parser.add_argument("--rate", type=int, default=250, help="py-spy: samples per second")
+    args = parser.parse_args(argv)
+    workload = Workload("a", "profile", args.trials, args.ticks)
+    with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:
+        work = Path(tmp)
+        reference = reference_python()
+        settings = generate_settings(work, reference)
+        out = args.out or work / ("orchestrator.spy" if args.py_spy else "orchestrator.pstats")
+        spy = PySpy(out, args.rate, args.native) if args.py_spy else None
+        stats_file = None if args.py_spy else out
+        mode, python, folder = (
+            ("reference", reference, settings["reference"])
+            if args.sdk == "reference"
+            else ("ours-grpc", sys.executable, settings["ours"])
+        )
+        try:
+            run = run_one(workload, mode, python, folder, stats_file, spy)
+        finally:
+            if spy is not None:
+                spy.stop()
+        if run.error is not None:
+            print(f"the workload failed: {run.error}", file=sys.stderr)
+            return 1
+        print(
+            f"{workload.total_ticks} ticks in {run.wall_s:.2f} s "
+            f"({workload.total_ticks / run.wall_s:.0f} ticks/s with the profiler on); "
+            f"orchestrator CPU {run.orchestrator_cpu_s or 0:.2f} s, of which its event loop's "
+            f"thread {run.orchestrator_loop_cpu_s or 0:.2f} s (the rest: gRPC core threads)"
+        )
+        if stats_file is not None:
+            print(_report(stats_file, args.top, workload.total_ticks))
+        else:
+            print(_spy_report(out, args.top))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
