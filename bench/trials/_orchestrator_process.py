@@ -19,6 +19,7 @@ import cProfile
 import logging
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 
 async def _serve(profile_to: str | None) -> None:
@@ -28,8 +29,10 @@ async def _serve(profile_to: str | None) -> None:
     async with Orchestrator(lifecycle_port=0, host="127.0.0.1", prometheus_port=0) as orch:
         _say(f"READY {orch.lifecycle_port}")
         loop = asyncio.get_running_loop()
+        # A named thread, so that profiles can leave this plumbing out.
+        stdin_reader = ThreadPoolExecutor(1, thread_name_prefix="bench-stdin")
         while True:
-            raw = await loop.run_in_executor(None, sys.stdin.readline)
+            raw = await loop.run_in_executor(stdin_reader, sys.stdin.readline)
             if not raw:  # stdin closed: stop
                 break
             line = raw.strip()

@@ -103,59 +103,83 @@ def _frame_name(frame: str) -> str:
     return f"{name} ({short})" if short else name
 
 
-_CATEGORIES = (
-    ("orchestrator logic", ("cogment_services/", "orchestrator/")),
-    ("gRPC (aio, cygrpc, core)", ("grpc", "cygrpc", "_cython", "libgrpc", "aio/")),
-    ("protobuf", ("protobuf", "upb", "_message")),
-    ("asyncio event loop", ("asyncio/", "selectors", "epoll", "events.py", "base_events")),
-    ("prometheus metrics", ("prometheus",)),
+#: Innermost frames of a thread that waits (py-spy's own idle detection misses them here).
+_WAITING = (
+    "epoll_wait",
+    "epoll_pwait",
+    "poll",
+    "ppoll",
+    "select",
+    "pselect",
+    "futex",
+    "pthread_cond_wait",
+    "pthread_cond_timedwait",
+    "sem_wait",
+    "sem_timedwait",
+    "nanosleep",
+    "clock_nanosleep",
 )
 
 
-def _category(frame: str) -> str:
-    for category, needles in _CATEGORIES:
-        if any(needle in frame for needle in needles):
-            return category
-    return "other"
+def _leaf_name(frame: str) -> str:
+    return frame.split(" (", 1)[0]
+
+
+def _innermost_python(frames: list[str]) -> str:
+    for frame in reversed(frames):
+        if ".py:" in frame:
+            return _frame_name(frame)
+    return "(no Python frame)"
+
+
+def _share_lines(counts: dict[str, int], total: int, top: int) -> list[str]:
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])[:top]
+    return [f"{count / total:7.1%}  {name}" for name, count in ranked]
 
 
 def _spy_report(raw: Path, top: int) -> str:
-    own: dict[str, int] = {}
-    inclusive: dict[str, int] = {}
-    threads: dict[str, int] = {}
-    categories: dict[str, int] = {}
-    total = 0
+    """Busy samples only (waiting leaves and the benchmark's stdin thread left out).
+
+    With ``--native`` the innermost frame is C (``sendmsg``, ``epoll_wait``...): waiting is
+    recognized exactly, and each busy sample is also charged to its innermost Python frame.
+    """
+    per_thread: dict[str, list[int]] = {}  # thread -> [busy, waiting]
+    loop_python: dict[str, int] = {}
+    loop_leaf: dict[str, int] = {}
+    loop_inclusive: dict[str, int] = {}
+    loop_busy = 0
     for line in raw.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        frames = stack.split(";")
-        thread, frames = frames[0], frames[1:]
-        if not frames:
+        thread, *frames = stack.split(";")
+        if not frames or "bench-stdin" in thread:
             continue
-        total += count
-        threads[thread] = threads.get(thread, 0) + count
+        name = thread.split(": ", 1)[-1]
+        waiting = _leaf_name(frames[-1]) in _WAITING
+        slot = per_thread.setdefault(name, [0, 0])
+        slot[1 if waiting else 0] += count
+        if waiting or name != "MainThread":
+            continue
+        loop_busy += count
+        python = _innermost_python(frames)
+        loop_python[python] = loop_python.get(python, 0) + count
         leaf = _frame_name(frames[-1])
-        own[leaf] = own.get(leaf, 0) + count
-        # The innermost frame that is not the event loop's plumbing names the cost.
-        categories[_category(frames[-1])] = categories.get(_category(frames[-1]), 0) + count
-        for name in {_frame_name(f) for f in frames}:
-            inclusive[name] = inclusive.get(name, 0) + count
-    if total == 0:
-        return "py-spy: no samples"
-    lines = [f"py-spy: {total} samples of busy threads", "", "by thread:"]
-    for thread, count in sorted(threads.items(), key=lambda kv: -kv[1]):
-        lines.append(f"{count / total:7.1%}  {thread}")
-    lines += ["", "by category of the innermost frame:"]
-    for category, count in sorted(categories.items(), key=lambda kv: -kv[1]):
-        lines.append(f"{count / total:7.1%}  {category}")
-    lines += ["", f"top {top} innermost frames (own time):"]
-    for name, count in sorted(own.items(), key=lambda kv: -kv[1])[:top]:
-        lines.append(f"{count / total:7.1%}  {name}")
-    lines += ["", f"top {top} functions on the stack (inclusive time):"]
-    for name, count in sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]:
-        lines.append(f"{count / total:7.1%}  {name}")
+        loop_leaf[leaf] = loop_leaf.get(leaf, 0) + count
+        for each in {_frame_name(f) for f in frames if ".py:" in f}:
+            loop_inclusive[each] = loop_inclusive.get(each, 0) + count
+    if loop_busy == 0:
+        return "py-spy: no busy sample of the event loop thread"
+    lines = ["py-spy samples per thread (busy / waiting):"]
+    for name, (busy_count, waiting_count) in sorted(per_thread.items(), key=lambda kv: -kv[1][0]):
+        lines.append(f"  {busy_count:6d} / {waiting_count:6d}  {name}")
+    lines += ["", f"event loop thread, {loop_busy} busy samples; innermost Python frame:"]
+    lines += _share_lines(loop_python, loop_busy, top)
+    lines += ["", "innermost frame (C with --native):"]
+    lines += _share_lines(loop_leaf, loop_busy, top)
+    lines += ["", "Python functions on the stack (inclusive):"]
+    lines += _share_lines(loop_inclusive, loop_busy, top)
     return "\n".join(lines)
 
 
