@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -114,7 +113,8 @@ async def test_published_environment_with_our_service_and_client_actors(
         result = await asyncio.wait_for(run, 60)
     env = result["records"]["env"]
     assert [t["type"] for t in env["ticks"]] == ["ACTIVE", "ACTIVE", "ACTIVE", "ENDING"]
-    assert [[a[1] for a in t["actions"]] for t in env["ticks"]][0][1:] == [100, 100]
+    actions = [[a[1] for a in tick["actions"]] for tick in env["ticks"]]
+    assert [values[1:] for values in actions] == [[100, 100], [101, 101], [102, 102], [103, 103]]
     for name in ("p2", "c1"):
         observed = [r for r in records[name] if r != "done" and r[0] != "reward"]
         assert observed == [
