@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from cogment._datalog import DatalogSession
     from cogment._datastore import Datastore
     from cogment._model_registry import ModelRegistry
+    from cogment._model_registry_v1 import ModelRegistry as ModelRegistryV1
     from cogment._prehook import PrehookSession
 
 __all__ = ["Context", "PendingService"]
@@ -384,6 +385,18 @@ class Context:
         channel = self._channel(resolved)
         self._owned_channels.append(channel)
         return ModelRegistry(channel, self._metadata, endpoint=resolved.url)
+
+    async def get_model_registry(self, endpoint: Endpoint | None = None) -> ModelRegistryV1:
+        """Deprecated: the v1 model registry client; use ``get_model_registry_v2``."""
+        from cogment._model_registry_v1 import ModelRegistry as ModelRegistryV1
+
+        deprecated("Context.get_model_registry() is deprecated; use get_model_registry_v2()")
+        if endpoint is None:
+            endpoint = Endpoint()
+        resolved = await self._resolve(endpoint, ServiceType.MODEL_REG)
+        channel = self._channel(resolved)
+        self._owned_channels.append(channel)
+        return ModelRegistryV1(channel, self._metadata)
 
     def _pending(
         self,

@@ -26,6 +26,9 @@ async def test_model_registry_client(tmp_path: Path) -> None:
         info = await registry.store_model("m", b"weights", {"k": "v"})
         assert info.iteration == 1
         assert await registry.retrieve_model("m") == b"weights"
+        with pytest.warns(DeprecationWarning, match="get_model_registry"):
+            v1 = await ctx.get_model_registry(cogment.Endpoint(server.endpoint))
+        assert type(v1).__module__ == "cogment._model_registry_v1"
 
 
 async def test_datastore_client_reads_a_logged_trial() -> None:
