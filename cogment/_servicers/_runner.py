@@ -256,7 +256,7 @@ async def run_session(
                 if tracing:
                     _trace_message(session, "sending", out)
                 await stream.write(out)
-        except (grpc.aio.AioRpcError, grpc.aio.UsageError, RuntimeError) as exc:
+        except Exception as exc:  # any write failure means the stream is gone
             logger.debug("%s: stream closed while writing: %r", session._where(), exc)
             session._finish(final=False)
         error: BaseException | None = None
