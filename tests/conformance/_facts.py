@@ -205,10 +205,181 @@ def messages(records: list[Record]) -> None:
     ]
 
 
+def client_actors(records: list[Record]) -> None:
+    check_clean(records)
+    check_max_steps_run(records, "t1", ["p1", "c1", "c2", "cr"], 2)
+    # By name c2; by class "player": the first unjoined player client in index order, c1.
+    assert one(records, who="actor:c1", kind="init")["config"]["fields"] == {"strength": 5}
+    assert one(records, who="actor:c2", kind="init")["config"]["fields"] == {"strength": 6}
+    assert one(records, who="actor:cr", kind="init")["actor_class"] == "referee"
+    assert len(select(records, who="joins", kind="joined")) == 3
+
+
+def hooks(records: list[Record]) -> None:
+    check_clean(records)
+    calls = select(records, trial="hooked", who="hook", kind="call")
+    assert len(calls) == 2, calls  # the same hook listed twice is called twice
+    first, second = calls[0]["seen"], calls[1]["seen"]
+    # The first sees the defaults (params-file form: max_inactivity 30) plus the start config.
+    assert first["properties"] == {"origin": "defaults"} and first["max_steps"] == 9
+    assert first["max_inactivity"] == 30 and first["actors"] == []
+    assert first["config"]["fields"] == {"variant": 3, "steps": 2, "tag": "hooked"}
+    # The second sees the first's output.
+    assert second["properties"] == {"origin": "defaults", "hooks": "1"}
+    assert [a[0] for a in second["actors"]] == ["p1", "ref"] and second["max_steps"] == 2
+    assert all(each["user"] == "conformance" for each in calls)
+    assert one(records, who="controller", kind="hooked")["properties"]["hooks"] == "2"
+    check_max_steps_run(records, "hooked", ["p1", "ref"], 2)
+    env = one(records, trial="hooked", who="env", kind="init")
+    assert env["config"]["fields"] == {"label": "hooked", "variant": 3}
+    # Explicit parameters skip the hooks.
+    assert not select(records, trial="explicit", who="hook")
+    check_max_steps_run(records, "explicit", ["p1"], 1)
+
+
+def _samples(records: list[Record], trial: str = "t1") -> list[Record]:
+    return select(records, trial=trial, who="datalog", kind="sample")
+
+
+def datalog(records: list[Record]) -> None:
+    check_clean(records)
+    check_max_steps_run(records, "t1", ["p1", "ref"], 2)
+    init = one(records, who="datalog", kind="init")
+    assert init["user"] == "conformance"
+    assert init["parameters"]["properties"] == {"logged": "yes"}
+    assert init["parameters"]["environment"][0] == "env"
+    samples = _samples(records)
+    # One sample per tick (0..3), the past-tick reward as an out-of-sync sample, the last ENDED.
+    assert [(s["tick"], s["out_of_sync"]) for s in samples] == [
+        (0, False),
+        (1, False),
+        (0, True),
+        (2, False),
+        (3, False),
+    ]
+    assert samples[-1]["state"] == "ENDED"
+    assert samples[2]["events"] == ["Out of sync reward"]
+    assert samples[3]["events"] == ["Maximum number of steps reached"]
+    # Observations are logged as received (tick -1); the final sample has placeholder actions.
+    assert {o["tick"] for o in samples[0]["observations"].values()} == {-1}
+    assert samples[0]["actions"]["p1"]["action"]["fields"] == {"move": 4, "said": "p1:0"}
+    assert {a["tick"] for a in samples[-1]["actions"].values()} == {-2}
+    # Rewards and messages are logged as sent: wildcards unresolved, tick -1, senders filled.
+    [reward] = samples[0]["rewards"]
+    assert (reward["receiver"], reward["tick"], reward["value"]) == ("*", -1, 1.5)
+    [reward] = samples[1]["rewards"]
+    assert reward["receiver"] == "referee.*" and reward["sources"][0]["sender"] == "p1"
+    pairs = sorted((m["sender"], m["receiver"]) for m in samples[1]["messages"])
+    assert pairs == [("env", "p1"), ("p1", "env")]
+    [late] = samples[2]["rewards"]
+    assert (late["receiver"], late["tick"], late["value"]) == ("p1", 0, 4.0)
+    assert select(records, who="datalog", kind="exit")
+
+
+def optional(records: list[Record]) -> None:
+    check_clean(records)
+    # The env sees the defaulted actor ACTIVE with its default action, the silent one without a
+    # default and the unreachable one UNAVAILABLE, at every tick (observed §11).
+    env_sets = select(records, trial="t1", who="env", kind="actions")
+    assert [e["tick"] for e in env_sets] == [0, 1, 2]
+    for each in env_sets:
+        statuses = [a["status"] for a in each["actions"]]
+        assert statuses == ["ACTIVE", "ACTIVE", "UNAVAILABLE", "UNAVAILABLE"], each
+        assert each["actions"][1]["action"]["fields"] == {"move": -1, "said": "default"}
+    # The datalog reports DEFAULT and UNAVAILABLE.
+    for sample in _samples(records)[:-1]:
+        logged = {n: a["status"] for n, a in sample["actions"].items()}
+        assert logged == {
+            "p1": "ACTIVE",
+            "p2": "DEFAULT",
+            "ref": "UNAVAILABLE",
+            "ghost": "UNAVAILABLE",
+        }
+    # Silent optional actors are never dropped: they observe every tick; the ghost never runs.
+    for name in ("p2", "ref"):
+        ticks = [o["tick"] for o in select(records, who=f"actor:{name}", kind="observation")]
+        assert ticks == [0, 1, 2, 3]
+    assert not select(records, who="actor:ghost")
+
+
+def watch(records: list[Record]) -> None:
+    check_clean(records)
+    states = [e["state"] for e in select(records, trial="t1", who="watch")]
+    assert states == ["INITIALIZING", "PENDING", "RUNNING", "TERMINATING", "ENDED"]
+    assert [e["state"] for e in select(records, trial="sentinel", who="watch")] == [
+        "PENDING",
+        "ENDED",
+    ]
+    assert [e["state"] for e in select(records, who="watch_ended")] == ["ENDED", "ENDED"]
+    during = one(records, trial="t1", who="env", kind="info")
+    assert (during["state"], during["tick"], during["env_name"]) == ("RUNNING", 1, "env")
+    assert during["properties"] == {"watched": "yes"} and during["has_duration"] is True
+    assert one(records, who="env", kind="actors")["actors"] == [
+        ["p1", "player"],
+        ["ref", "referee"],
+    ]
+    after = one(records, who="controller", kind="info")
+    assert (after["state"], after["tick"]) == ("ENDED", 3)
+    # get_trial_info([]) lists every trial, ended ones included.
+    listed = one(records, who="controller", kind="all_trials")["ours"]
+    assert listed == [["sentinel", "PENDING"], ["t1", "ENDED"]]
+    assert one(records, who="controller", kind="versions")["keys"] == ["cogment"]
+
+
+def concurrent_trials(records: list[Record]) -> None:
+    check_clean(records)
+    assert one(records, who="controller", kind="states") == {
+        "trial": "-",
+        "who": "controller",
+        "kind": "states",
+        "states": ["ENDED"],
+    }
+    for index in range(50):
+        name = f"c{index:02d}"
+        check_max_steps_run(records, name, ["p1", "ref"], 2)
+        env = one(records, trial=name, who="env", kind="init")
+        assert env["config"]["fields"]["label"] == name
+        first = select(records, trial=name, who="env", kind="actions")[0]["actions"][0]
+        assert first["action"]["fields"].get("move", 0) == index  # its own actor, config strength
+
+
+def reuse(records: list[Record]) -> None:
+    check_clean(records)
+    # A requested id in use gives "" while the trial runs and after it ended (observed §11).
+    assert one(records, trial="dup", kind="while_running")["returned"] == ""
+    assert one(records, who="controller", kind="after_end")["returned"] == ""
+    assert one(records, who="controller", kind="still_one")["states"] == ["ENDED"]
+    assert one(records, who="controller", kind="fresh")["returned"] == "fresh"
+    check_max_steps_run(records, "dup", ["p1"], 2)
+
+
+def crash(records: list[Record]) -> None:
+    check_clean(records)
+    # The actor raises on tick 2: the trial is hard-ended at once (observed §11): the env never
+    # gets action set 2, nobody gets ENDING or FINAL.
+    assert select(records, who="actor:p1", kind="raising")
+    assert [e["tick"] for e in select(records, trial="t1", who="env", kind="actions")] == [0, 1]
+    trial = select(records, trial="t1")
+    assert not [e for e in trial if e.get("type") == "ENDING" or e["kind"] == "final"]
+    for name in ("p2", "ref"):
+        ticks = [o["tick"] for o in select(records, who=f"actor:{name}", kind="observation")]
+        assert ticks == [0, 1, 2]
+        assert one(records, who=f"actor:{name}", kind="exit")["last"] == "ACTIVE"
+    assert one(records, who="controller", kind="ended")["state"] == "ENDED"
+
+
 FACTS: dict[str, Callable[[list[Record]], None]] = {
     "max_steps": max_steps,
     "terminate": terminate,
     "rewards": rewards,
     "messages": messages,
+    "client_actors": client_actors,
+    "hooks": hooks,
+    "datalog": datalog,
+    "optional": optional,
+    "watch": watch,
+    "concurrent_trials": concurrent_trials,
+    "reuse": reuse,
+    "crash": crash,
     "basic": basic,
 }

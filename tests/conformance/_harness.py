@@ -31,7 +31,7 @@ SCENARIO_DIR = HERE / "scenarios"
 ROOT = HERE.parents[1]
 
 #: Seconds a whole scenario program may take (it also enforces a slightly shorter limit itself).
-SCENARIO_TIMEOUT = 45.0
+SCENARIO_TIMEOUT = 30.0
 GENERATE_TIMEOUT = 120.0
 
 

@@ -7,7 +7,9 @@ runs only). A failing comparison prints a unified diff of the two traces.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from tests.conformance._harness import (
     RunResult,
     assert_same_traces,
     embedded_orchestrator,
+    free_port,
     generate_ours,
     generate_reference,
     run_scenario,
@@ -28,7 +31,38 @@ from tests.conformance._harness import (
 
 pytestmark = pytest.mark.timeout(120)
 
-SCENARIOS = ["basic", "max_steps", "terminate", "rewards", "messages"]
+SCENARIOS = [
+    "basic",
+    "max_steps",
+    "terminate",
+    "rewards",
+    "messages",
+    "client_actors",
+    "hooks",
+    "datalog",
+    "optional",
+    "watch",
+    "concurrent_trials",
+    "reuse",
+    "crash",
+]
+
+#: Default parameters of the orchestrator of the ``hooks`` scenario (as a params file would give
+#: them: ``max_inactivity`` left out on purpose, it must default to 30).
+HOOKS_DEFAULT_PARAMS: dict[str, Any] = {
+    "properties": {"origin": "defaults"},
+    "max_steps": 9,
+    "environment": {"implementation": "env"},
+}
+
+
+def _dedicated_orchestrator(scenario: str, port: int) -> dict[str, Any] | None:
+    """Options of the orchestrator a scenario needs for itself (``None``: the shared one)."""
+    if scenario == "hooks":
+        hook = f"grpc://127.0.0.1:{port}"
+        return {"pre_trial_hooks": [hook, hook], "params": HOOKS_DEFAULT_PARAMS}
+    return None
+
 
 #: Why OUR SDK cannot run a scenario yet (strict: the test fails once it passes; then delete the
 #: entry). Keep each reason precise: the missing public feature.
@@ -59,15 +93,23 @@ class Suite:
         return found
 
     def run(self, sdk: str, scenario: str) -> RunResult:
-        python: Any = _reference_python() if sdk == "ref" else __import__("sys").executable
-        result = run_scenario(
-            sdk=sdk,
-            python=python,
-            settings=self.settings_for(sdk),
-            scenario=scenario,
-            orchestrator=self.orchestrator,
-            workdir=self.workdir / "runs",
-        )
+        python: Path | str = _reference_python() if sdk == "ref" else sys.executable
+        settings = self.settings_for(sdk)
+        port = free_port()
+        options = _dedicated_orchestrator(scenario, port)
+        with ExitStack() as stack:
+            orchestrator = self.orchestrator
+            if options is not None:
+                orchestrator = stack.enter_context(embedded_orchestrator(**options))
+            result = run_scenario(
+                sdk=sdk,
+                python=python,
+                settings=settings,
+                scenario=scenario,
+                orchestrator=orchestrator,
+                workdir=self.workdir / "runs",
+                port=port if options is not None else 0,
+            )
         if result.returncode != 0:
             raise HarnessError(result.describe())
         return result

@@ -237,6 +237,37 @@ class Run:
         self.trace.name_trial(trial_id, name)
         return trial_id
 
+    def params_data(self, params: Any) -> dict[str, Any]:
+        """Trial parameters as trace data (this program's own URL written ``<served>``)."""
+
+        def url(value: str) -> str:
+            return "<served>" if value == self.served else value
+
+        return {
+            "config": proto_data(params.config),
+            "properties": dict(sorted(dict(params.properties).items())),
+            "max_steps": params.max_steps,
+            "max_inactivity": params.max_inactivity,
+            "nb_buffered_ticks": params.nb_buffered_ticks,
+            "datalog": url(params.datalog_endpoint or ""),
+            "environment": [
+                params.environment_name,
+                url(params.environment_endpoint or ""),
+                params.environment_implementation,
+                proto_data(params.environment_config),
+            ],
+            "actors": [
+                [
+                    actor.name,
+                    actor.class_name,
+                    url(actor.endpoint or ""),
+                    actor.implementation,
+                    proto_data(actor.config),
+                ]
+                for actor in params.actors
+            ],
+        }
+
     def record(self, kind: str, **data: Any) -> None:
         """A controller-side record (ordered, trial ``-``)."""
         self.trace.add(None, "controller", kind, **data)
@@ -325,14 +356,17 @@ class Run:
         *,
         client: bool = False,
         config: Any = None,
+        endpoint: str | None = None,
         **kwargs: Any,
     ) -> Any:
-        """Actor parameters (served by this program, or ``cogment://client``)."""
+        """Actor parameters (served by this program, ``cogment://client`` or ``endpoint``)."""
+        if endpoint is None:
+            endpoint = "cogment://client" if client else self.served
         actor = cogment.ActorParameters(
             cog_settings,
             class_name=class_name,
             name=name,
-            endpoint="cogment://client" if client else self.served,
+            endpoint=endpoint,
             implementation=implementation,
             **kwargs,
         )
@@ -413,7 +447,11 @@ def main(setup: Setup, scenario: Scenario) -> None:
         traceback.print_exc()
         trace.add(None, "~harness", "error", error=traceback.format_exc().splitlines()[-1])
         status = 1
-    trace.write(args.trace)
+    try:
+        trace.write(args.trace)
+    except BaseException:
+        traceback.print_exc()
+        status = 1
     sys.stderr.flush()
     os._exit(status)  # do not wait on stray gRPC threads
 

@@ -5,11 +5,13 @@ Every component records what it receives into the run's trace:
 - environment ``env``: ``init`` (impl, config, actors), ``actions`` per action set (in order),
   ``message`` (unordered), ``final``, ``exit``;
 - actor ``actor:<name>``: ``init`` (class, impl, env, config), ``rewards`` and ``observation`` (in
-  order), ``message`` (unordered), ``final``, ``exit``.
+  order), ``message`` (unordered), ``final``, ``exit``;
+- datalog ``datalog``: ``init`` (user, parameters), ``sample`` per sample (in order), ``exit``.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import cog_settings
@@ -190,3 +192,58 @@ async def _actor(run: Run, script: ActorScript, session: Any) -> None:
         if event.type == FINAL:
             record("final")
     record("exit", last=last)
+
+
+def register_datalog(run: Run) -> None:
+    """Register the recording datalog."""
+
+    async def datalog(session: Any) -> None:
+        trial_id = session.trial_id
+        run.enter(trial_id)
+        try:
+            await _datalog(run, session)
+        finally:
+            run.leave(trial_id)
+
+    run.context.register_datalog(impl=datalog)
+
+
+def _sample_data(sample: Any, names: list[str]) -> dict[str, Any]:
+    actions = {}
+    observations = {}
+    for name in names:
+        action = sample.get_action(name)
+        actions[name] = None if action is None else action_data(action)
+        observation = sample.get_observation(name)
+        observations[name] = None if observation is None else observation_data(observation)
+    rewards = sorted(
+        (reward_data(each) for each in sample.all_rewards()),
+        key=lambda r: json.dumps(r, sort_keys=True),
+    )
+    messages = sorted(
+        (message_data(each) for each in sample.all_messages()),
+        key=lambda m: json.dumps(m, sort_keys=True),
+    )
+    return {
+        "tick": sample.tick_id,
+        "out_of_sync": sample.out_of_sync,
+        "state": sample.state.name if sample.state is not None else None,
+        "events": None if sample.events is None else list(sample.events),
+        "actions": actions,
+        "observations": observations,
+        "rewards": rewards,
+        "messages": messages,
+    }
+
+
+async def _datalog(run: Run, session: Any) -> None:
+    trial_id = session.trial_id
+    params = session.trial_parameters
+    names = [actor.name for actor in params.actors]
+    run.trace.add(
+        trial_id, "datalog", "init", user=session.user_id, parameters=run.params_data(params)
+    )
+    session.start()
+    async for sample in session.all_samples():
+        run.trace.add(trial_id, "datalog", "sample", **_sample_data(sample, names))
+    run.trace.add(trial_id, "datalog", "exit")

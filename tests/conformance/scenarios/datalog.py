@@ -1,0 +1,68 @@
+# mypy: allow-subclassing-any
+"""datalog: every sample of a trial with rewards, messages and a past-tick reward (an out-of-sync
+sample), as the datalog session receives them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cog_settings
+from _common import Run, main, text
+from _components import (
+    ActorScript,
+    EnvScript,
+    register_actor,
+    register_datalog,
+    register_environment,
+)
+
+
+class LoggedEnv(EnvScript):
+    async def on_actions(self, run: Run, session: Any, tick: int, event: Any) -> bool:
+        if tick == 0:
+            session.add_reward(1.5, 1.0, ["*"])
+        elif tick == 1:
+            session.send_message(text("env->p1"), ["p1"])
+        elif tick == 2:
+            session.add_reward(4.0, 2.0, ["p1"], tick_id=0)  # past: an out-of-sync sample
+        return True
+
+
+class LoggedPlayer(ActorScript):
+    async def on_observation(self, run: Run, session: Any, tick: int, event: Any) -> None:
+        if tick == 1:
+            session.add_reward(2.0, 0.5, ["referee.*"], user_data=text("well judged"))
+            session.send_message(text("p1->env"), [session.env_name])
+
+
+def setup(run: Run) -> None:
+    register_environment(run, "env", LoggedEnv())
+    register_actor(run, "plays", ["player"], LoggedPlayer())
+    register_actor(run, "judges", ["referee"], ActorScript())
+    register_datalog(run)
+
+
+async def scenario(run: Run) -> None:
+    actors = [
+        run.actor(
+            "p1",
+            "player",
+            "plays",
+            config=cog_settings.actor_classes.player.config_type(strength=4),
+        ),
+        run.actor("ref", "referee", "judges"),
+    ]
+    params = run.params(
+        actors,
+        max_steps=2,
+        datalog=True,
+        nb_buffered_ticks=2,
+        trial_config=cog_settings.trial.config_type(tag="logged"),
+        properties={"logged": "yes"},
+    )
+    trial_id = await run.start(params, "t1")
+    await run.wait_ended([trial_id])
+
+
+if __name__ == "__main__":
+    main(setup, scenario)
