@@ -34,9 +34,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from cogment_services.model_registry._records import IterationRecord, ModelRecord, data_hash
+from cogment_services.model_registry._records import IterationRecord, ModelRecord
 
-__all__ = ["ArchiveCorruptionError", "ArchiveInUseError", "ArchiveStore", "LoadedModel"]
+__all__ = [
+    "ArchiveCorruptionError",
+    "ArchiveInUseError",
+    "ArchiveStore",
+    "LoadedModel",
+    "PendingData",
+]
 
 _log = logging.getLogger("cogment.services.model_registry")
 
@@ -140,6 +146,45 @@ def _iteration_from_json(raw: bytes) -> IterationRecord:
     if record.number < 1 or record.data_size < 0:
         raise ValueError("invalid iteration number or size")
     return record
+
+
+class PendingData:
+    """Data of an iteration being received, written to a temporary file and hashed on the way
+    (blocking methods: call them from a worker thread)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: BinaryIO | None = open(path, "wb")  # noqa: SIM115 (closed by finish/discard)
+        self._hasher = hashlib.sha256()
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        """Append ``chunk``."""
+        assert self._file is not None, "write after finish/discard"
+        self._file.write(chunk)
+        self._hasher.update(chunk)
+        self.size += len(chunk)
+
+    @property
+    def digest(self) -> str:
+        """Base64 SHA-256 of what was written so far."""
+        return base64.b64encode(self._hasher.digest()).decode("ascii")
+
+    def finish(self) -> None:
+        """Flush, fsync and close the file (it stays at :attr:`path`)."""
+        file, self._file = self._file, None
+        if file is not None:
+            file.flush()
+            os.fsync(file.fileno())
+            file.close()
+
+    def discard(self) -> None:
+        """Close and delete the file."""
+        file, self._file = self._file, None
+        if file is not None:
+            file.close()
+        with contextlib.suppress(OSError):
+            self.path.unlink()
 
 
 class ArchiveStore:
@@ -295,16 +340,24 @@ class ArchiveStore:
 
     # ----------------------------------------------------------------------- iterations
 
-    def save_iteration(self, record: IterationRecord, data: bytes | bytearray | memoryview) -> None:
-        """Store an iteration: data first, then its info (the commit); durable on return."""
-        if len(data) != record.data_size or data_hash(data) != record.data_hash:
+    def begin_data(self, model_id: str) -> PendingData:
+        """A temporary file, in the model's directory, to receive a new iteration's data."""
+        iterations_dir = self._model_dir(model_id) / "iterations"
+        return PendingData(iterations_dir / f".upload-{uuid.uuid4().hex}.tmp")
+
+    def commit_pending(self, record: IterationRecord, pending: PendingData) -> None:
+        """Store an iteration received in ``pending``: its data file is synced and renamed in
+        place, then its info is written (the commit); durable on return."""
+        if pending.size != record.data_size or pending.digest != record.data_hash:
             raise ArchiveCorruptionError(
                 f"iteration [{record.number}] of model [{record.model_id}]: data does not match"
                 " its size/hash"
             )
+        pending.finish()
         iterations_dir = self._model_dir(record.model_id) / "iterations"
         stem = _iteration_stem(record.number)
-        _write_atomic(iterations_dir / f"{stem}.data", data)
+        os.replace(pending.path, iterations_dir / f"{stem}.data")
+        _fsync_dir(iterations_dir)
         _write_atomic(iterations_dir / f"{stem}.json", _iteration_to_json(record))
 
     def open_iteration(self, record: IterationRecord) -> BinaryIO:

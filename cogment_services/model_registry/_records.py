@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from dataclasses import dataclass, field
 
-__all__ = ["IterationRecord", "ModelRecord", "data_hash"]
-
-
-def data_hash(data: bytes | bytearray | memoryview) -> str:
-    """SHA-256 of ``data``, base64 encoded (standard alphabet, with padding), as on the wire."""
-    return base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
+__all__ = ["IterationRecord", "ModelRecord"]
 
 
 @dataclass

@@ -12,7 +12,9 @@ Errors are :class:`RegistryError` subclasses whose message names the model/itera
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import logging
 import time
 from collections import OrderedDict
@@ -20,8 +22,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from cogment_services.model_registry._archive import ArchiveStore
-from cogment_services.model_registry._records import IterationRecord, ModelRecord, data_hash
+from cogment_services.model_registry._archive import ArchiveStore, PendingData
+from cogment_services.model_registry._records import IterationRecord, ModelRecord
 
 __all__ = [
     "InvalidRequestError",
@@ -30,6 +32,7 @@ __all__ = [
     "NotFoundError",
     "RegistryError",
     "ShuttingDownError",
+    "Upload",
 ]
 
 _log = logging.getLogger("cogment.services.model_registry")
@@ -50,6 +53,9 @@ class InvalidRequestError(RegistryError):
 class ShuttingDownError(RegistryError):
     """The registry is stopping: open update streams end with this."""
 
+
+#: Chunks larger than this are hashed in a worker thread (hashlib releases the GIL).
+_HASH_IN_THREAD = 256 * 1024
 
 _DELETED = "deleted"
 _SHUTDOWN = "shutdown"
@@ -78,6 +84,55 @@ class IterationData:
         if self.file is not None:
             self.file.close()
             self.file = None
+
+
+class Upload:
+    """The data of a new iteration being received (see :meth:`ModelRegistryState.begin_upload`)."""
+
+    def __init__(
+        self, model_id: str, model: _Model | None, pending: PendingData | None, keep: bool
+    ) -> None:
+        self.model_id = model_id
+        self.model = model
+        self.pending = pending
+        self._keep = keep
+        self._chunks: list[bytes] = []
+        self._hasher = hashlib.sha256()
+        self.size = 0
+
+    async def add(self, chunk: bytes) -> None:
+        """Append a chunk of data (hashed, and written to the archive for stored iterations)."""
+        if self.pending is not None:
+            await asyncio.to_thread(self.pending.write, chunk)
+            self.size = self.pending.size
+            return
+        if len(chunk) > _HASH_IN_THREAD:
+            await asyncio.to_thread(self._hasher.update, chunk)
+        else:
+            self._hasher.update(chunk)
+        self.size += len(chunk)
+        if self._keep:
+            self._chunks.append(chunk)
+
+    @property
+    def digest(self) -> str:
+        """Base64 SHA-256 of the data received so far."""
+        if self.pending is not None:
+            return self.pending.digest
+        return base64.b64encode(self._hasher.digest()).decode("ascii")
+
+    def data(self) -> bytes:
+        """The data received (in-memory uploads only)."""
+        data = b"".join(self._chunks)
+        self._chunks = [data]
+        return data
+
+    async def discard(self) -> None:
+        """Drop the data (deletes the temporary file of a stored upload not committed)."""
+        self._chunks = []
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            await asyncio.to_thread(pending.discard)
 
 
 class ModelRegistryState:
@@ -282,32 +337,58 @@ class ModelRegistryState:
             ) from None
         return IterationData(record, file=file)
 
-    async def create_iteration(
+    async def begin_upload(self, model_id: str, archived: bool) -> Upload:
+        """Start receiving the data of a new iteration of ``model_id``.
+
+        Stored iterations of a registry with an archive go straight to a temporary file
+        (bounded memory); the others are kept in memory. Data for an unknown model is only
+        counted (the commit then fails with :class:`NotFoundError`).
+        """
+        model = self._models.get(model_id)
+        pending = None
+        if model is not None and archived and self._archive is not None:
+            pending = await asyncio.to_thread(self._archive.begin_data, model_id)
+        return Upload(model_id, model, pending, keep=model is not None)
+
+    async def commit_upload(
         self,
-        model_id: str,
-        data: bytes,
+        upload: Upload,
         archived: bool,
         user_data: dict[str, str],
         declared_hash: str = "",
         declared_size: int = 0,
     ) -> IterationRecord:
-        """Validate and commit a new iteration; returns it with its number and timestamp.
-
-        ``declared_hash`` (base64 SHA-256) and ``declared_size`` are checked when non-empty/zero.
+        """Validate the received data and commit the new iteration; returns it with its
+        number and timestamp. ``declared_hash`` (base64 SHA-256) and ``declared_size`` are
+        checked when non-empty/zero. The upload is consumed (discarded on failure).
         """
-        model = self._get(model_id)
-        digest = (
-            await asyncio.to_thread(data_hash, data) if len(data) > 1 << 20 else data_hash(data)
-        )
+        try:
+            return await self._commit(upload, archived, user_data, declared_hash, declared_size)
+        finally:
+            await upload.discard()
+
+    async def _commit(
+        self,
+        upload: Upload,
+        archived: bool,
+        user_data: dict[str, str],
+        declared_hash: str,
+        declared_size: int,
+    ) -> IterationRecord:
+        model_id = upload.model_id
+        model = upload.model
+        if model is None:
+            raise NotFoundError(f"Unknown model [{model_id}]")
+        digest = upload.digest
         if declared_hash and declared_hash != digest:
             raise InvalidRequestError(
                 f"Data hash mismatch for a new iteration of model [{model_id}]: declared"
                 f" [{declared_hash}], received data has SHA-256 [{digest}]"
             )
-        if declared_size and declared_size != len(data):
+        if declared_size and declared_size != upload.size:
             raise InvalidRequestError(
                 f"Data size mismatch for a new iteration of model [{model_id}]: declared"
-                f" {declared_size} bytes, received {len(data)} bytes"
+                f" {declared_size} bytes, received {upload.size} bytes"
             )
         async with model.lock:
             if model.deleted:
@@ -319,15 +400,18 @@ class ModelRegistryState:
                 timestamp_ns=time.time_ns(),
                 archived=archived,
                 data_hash=digest,
-                data_size=len(data),
+                data_size=upload.size,
                 user_data=dict(user_data),
             )
-            if self._archive is not None:
-                archive = self._archive
-                if archived:
-                    await asyncio.to_thread(archive.save_iteration, record, data)
-                else:
-                    await asyncio.to_thread(archive.save_last_number, model_id, number)
+            data = b""
+            if upload.pending is not None:
+                assert self._archive is not None and archived
+                await asyncio.to_thread(self._archive.commit_pending, record, upload.pending)
+                upload.pending = None  # now the stored iteration: not to be discarded
+            else:
+                data = upload.data()
+                if self._archive is not None:
+                    await asyncio.to_thread(self._archive.save_last_number, model_id, number)
             model.last_number = number
             model.iterations[number] = record
             if not archived:
@@ -341,9 +425,27 @@ class ModelRegistryState:
             number,
             model_id,
             "stored" if archived else "published",
-            len(data),
+            record.data_size,
         )
         return record
+
+    async def create_iteration(
+        self,
+        model_id: str,
+        data: bytes,
+        archived: bool,
+        user_data: dict[str, str],
+        declared_hash: str = "",
+        declared_size: int = 0,
+    ) -> IterationRecord:
+        """:meth:`begin_upload` + one chunk + :meth:`commit_upload`."""
+        upload = await self.begin_upload(model_id, archived)
+        try:
+            await upload.add(data)
+        except BaseException:
+            await upload.discard()
+            raise
+        return await self.commit_upload(upload, archived, user_data, declared_hash, declared_size)
 
     def _cache(self, model_id: str, number: int, data: bytes) -> None:
         self._transient[(model_id, number)] = data

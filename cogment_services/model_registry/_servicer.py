@@ -22,6 +22,7 @@ from cogment_services.model_registry._registry import (
     NotFoundError,
     RegistryError,
     ShuttingDownError,
+    Upload,
 )
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "ModelRegistryServicer"]
@@ -129,7 +130,7 @@ class ModelRegistryServicer(model_registry_pb2_grpc.ModelRegistrySPServicer):
         context: _Context,
     ) -> model_registry_pb2.CreateVersionReply:
         header: model_registry_pb2.ModelVersionInfo | None = None
-        chunks: list[bytes] = []
+        upload: Upload | None = None
         try:
             async for chunk in request_iterator:
                 kind = chunk.WhichOneof("msg")
@@ -141,29 +142,33 @@ class ModelRegistryServicer(model_registry_pb2_grpc.ModelRegistrySPServicer):
                         raise InvalidRequestError("CreateVersion: the header has no model id")
                     # An unknown model is reported once all the data is received: refusing
                     # while a client is still sending makes some clients see INTERNAL errors.
+                    upload = await self._state.begin_upload(header.model_id, header.archived)
                 elif kind == "body":
-                    if header is None:
+                    if upload is None:
                         raise InvalidRequestError(
                             "CreateVersion: a body chunk came before the header"
                         )
-                    chunks.append(chunk.body.data_chunk)
+                    await upload.add(chunk.body.data_chunk)
                 else:
                     raise InvalidRequestError(
                         "CreateVersion: empty chunk (neither header nor body)"
                     )
-            if header is None:
+            if header is None or upload is None:
                 raise InvalidRequestError("CreateVersion: no header chunk received")
-            record = await self._state.create_iteration(
-                header.model_id,
-                b"".join(chunks),
+            committing, upload = upload, None
+            record = await self._state.commit_upload(
+                committing,
                 archived=header.archived,
                 user_data=dict(header.user_data),
                 declared_hash=header.data_hash,
                 declared_size=header.data_size,
             )
-        except (RegistryError, OSError) as error:
+        except (RegistryError, ArchiveCorruptionError, OSError) as error:
             await _abort(context, error)
             raise  # unreachable: abort raises
+        finally:
+            if upload is not None:  # not committed (error, cancellation)
+                await upload.discard()
         self._metrics.iterations_created.labels("stored" if record.archived else "published").inc()
         self._metrics.received_bytes.inc(record.data_size)
         return model_registry_pb2.CreateVersionReply(version_info=version_info_proto(record))

@@ -6,7 +6,7 @@ import asyncio
 import base64
 import hashlib
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -470,3 +470,69 @@ async def test_archive_used_by_one_process_at_a_time(tmp_path: Path) -> None:
         pass
     with pytest.raises(RuntimeError, match="starts once"):
         await server.start()
+
+
+def upload_files(archive: Path) -> list[Path]:
+    return list(archive.rglob(".upload-*.tmp"))
+
+
+async def test_stored_uploads_stream_to_disk_and_leave_nothing_behind(tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    async with ModelRegistryServer(port=0, archive_dir=archive) as server:
+        channel, client = await _client(server)
+        async with channel:
+            await client.create_model("m")
+            gate = asyncio.Event()
+
+            async def slow(
+                payload: bytes, archived: bool = True
+            ) -> AsyncIterator[model_registry_pb2.CreateVersionRequestChunk]:
+                header, *bodies = version_chunks("m", payload, archived, chunk_size=1000)
+                yield header
+                yield bodies[0]
+                await gate.wait()
+                for body in bodies[1:]:
+                    yield body
+
+            # A stored upload is written to a temporary file while it is received.
+            pending = asyncio.ensure_future(client.stub.CreateVersion(slow(b"x" * 1500)))
+            await eventually(lambda: len(upload_files(archive)) == 1)
+            gate.set()
+            reply = await asyncio.wait_for(pending, 10)
+            assert reply.version_info.version_number == 1
+            assert upload_files(archive) == []
+            assert await client.data("m", 1) == b"x" * 1500
+
+            # A cancelled upload leaves nothing.
+            gate.clear()
+            call = client.stub.CreateVersion(slow(b"y" * 1500))
+            await eventually(lambda: len(upload_files(archive)) == 1)
+            call.cancel()
+            await eventually(lambda: upload_files(archive) == [])
+
+            # The model deleted during an upload: NOT_FOUND, nothing left.
+            gate.clear()
+            pending = asyncio.ensure_future(client.stub.CreateVersion(slow(b"z" * 1500)))
+            await eventually(lambda: len(upload_files(archive)) == 1)
+            await client.stub.DeleteModel(model_registry_pb2.DeleteModelRequest(model_id="m"))
+            gate.set()
+            details = await expect_error(grpc.StatusCode.NOT_FOUND, pending)
+            assert "[m]" in details
+            assert upload_files(archive) == []
+
+            # A bad hash: refused, nothing left, nothing numbered.
+            await client.create_model("m")
+            await expect_error(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                client.add("m", b"abc", archived=True, data_hash=sha(b"abd")),
+            )
+            assert upload_files(archive) == []
+            assert (await client.add("m", b"abc", archived=True)).version_number == 1
+
+
+async def eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await asyncio.to_thread(predicate):
+        assert loop.time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.02)
