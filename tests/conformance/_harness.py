@@ -272,8 +272,26 @@ def run_scenario(
         raise HarnessError(
             f"{sdk} run of {scenario!r} killed after {timeout} s\nstderr:\n{stderr}"
         ) from error
+    _check_sdk(sdk, python, done.stderr, done.returncode)
     lines = trace.read_text().splitlines() if trace.exists() else []
     return RunResult(sdk, scenario, done.returncode, lines, done.stderr)
+
+
+def _check_sdk(sdk: str, python: Path | str, stderr: str, returncode: int) -> None:
+    """Make sure the run used the SDK it was meant to (the program reports it on stderr)."""
+    reported = [line for line in stderr.splitlines() if line.startswith("SDK: cogment ")]
+    if not reported:
+        if returncode == 0:
+            raise HarnessError(f"the {sdk} run did not report its SDK on stderr:\n{stderr}")
+        return  # it failed before importing cogment: the exit status and stderr tell why
+    line = reported[0]
+    if sdk == "ref":
+        expected = str(Path(python).parent.parent)
+        ok = " 2.10.1 from " in line and expected in line
+    else:
+        ok = str(ROOT / "cogment") in line
+    if not ok:
+        raise HarnessError(f"the {sdk} run imported the wrong SDK: {line}")
 
 
 def assert_same_traces(reference: RunResult, ours: RunResult) -> None:

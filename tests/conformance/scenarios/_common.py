@@ -434,6 +434,7 @@ def main(setup: Setup, scenario: Scenario) -> None:
     every case (what was recorded until then), and the error goes to stderr.
     """
     args = parse_args()
+    sys.stderr.write(f"SDK: cogment {cogment.__version__} from {cogment.__file__}\n")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     trace = Trace()
     status = 0
