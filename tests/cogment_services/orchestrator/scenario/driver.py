@@ -19,10 +19,11 @@ import traceback
 
 sys.path.insert(0, sys.argv[1])
 
-import cog_settings  # noqa: E402
-import cogment  # noqa: E402
-import data_pb2  # noqa: E402
-from cogment.endpoints import Endpoint, ServedEndpoint  # noqa: E402
+import cog_settings
+import data_pb2
+
+import cogment
+from cogment.endpoints import Endpoint, ServedEndpoint
 
 RECORDS = {}  # trial_id -> {"env": {...}, actor_name: {...}, "datalog": [...], "hooks": [...]}
 PORT = 0
@@ -88,9 +89,7 @@ async def environment(session):
             if mode == "hang":
                 await asyncio.sleep(3600)
             obs = [("*", data_pb2.Observation(tick=session.get_tick_id() + 1))]
-            if etype == "ACTIVE" and end_at > 0 and session.get_tick_id() + 1 >= end_at:
-                session.end(obs)
-            elif etype == "ENDING":
+            if (etype == "ACTIVE" and end_at > 0 and session.get_tick_id() + 1 >= end_at) or etype == "ENDING":
                 session.end(obs)
             else:
                 session.produce_observations(obs)
@@ -349,7 +348,7 @@ async def run_trial(args):
         result["running_info"] = [(i.trial_id, str(i.state).split(".")[-1]) for i in infos]
         actors = await controller.get_actors(trial_id)
         result["actors"] = [(a.actor_name, a.actor_class_name) for a in actors]
-    deadline = time.monotonic() + args.get("timeout", 20)
+    deadline = time.monotonic() + args.get("max_wait", 20)
     final = None
     while time.monotonic() < deadline:
         infos = await controller.get_trial_info([trial_id])
@@ -389,6 +388,14 @@ async def misc(args):
         return [(i.trial_id, str(i.state).split(".")[-1]) for i in infos]
     if what == "hook_calls":
         return list(HOOK_CALLS)
+    if what == "watch_until_end":
+        states = []
+        try:
+            async for info in controller.watch_trials():
+                states.append(str(info.state).split(".")[-1])
+        except Exception as error:
+            return {"states": states, "ended_by": type(error).__name__}
+        return {"states": states, "ended_by": "end of stream"}
     raise ValueError(what)
 
 
