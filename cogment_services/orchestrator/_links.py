@@ -58,6 +58,9 @@ __all__ = [
 
 _log = logging.getLogger("cogment.services.orchestrator")
 
+#: grpc.aio's end-of-stream marker (missing from the grpc stubs).
+_EOF: Any = getattr(grpc.aio, "EOF")  # noqa: B009
+
 SendT = TypeVar("SendT")
 RecvT = TypeVar("RecvT")
 
@@ -135,7 +138,7 @@ class GrpcCallLink(ComponentLink[SendT, RecvT]):
             raise LinkError(f"stream from [{self._target}] failed: {_describe(error)}") from error
         except (grpc.aio.UsageError, asyncio.InvalidStateError) as error:
             raise LinkError(f"read from [{self._target}] failed: {error!r}") from error
-        if message is grpc.aio.EOF:
+        if message is _EOF:
             return None
         return message  # type: ignore[no-any-return]
 
@@ -181,7 +184,7 @@ class GrpcServerLink(ComponentLink[SendT, RecvT]):
             message = await self._context.read()
         except Exception as error:
             raise LinkError(f"read from client [{self.peer}] failed: {error!r}") from error
-        if message is grpc.aio.EOF:
+        if message is _EOF:
             return None
         return message  # type: ignore[no-any-return]
 
@@ -299,17 +302,19 @@ class GrpcConnector(Connector):
 
     def open_actor(self, address: str, trial_id: str) -> ActorLink:
         stub = agent_pb2_grpc.ServiceActorSPStub(self._channel(address))
-        call = stub.RunTrial(metadata=(("trial-id", trial_id),))
+        call = stub.RunTrial(metadata=(("trial-id", trial_id),))  # type: ignore[call-arg]
         return GrpcCallLink(call, address)
 
     def open_environment(self, address: str, trial_id: str) -> EnvLink:
         stub = environment_pb2_grpc.EnvironmentSPStub(self._channel(address))
-        call = stub.RunTrial(metadata=(("trial-id", trial_id),))
+        call = stub.RunTrial(metadata=(("trial-id", trial_id),))  # type: ignore[call-arg]
         return GrpcCallLink(call, address)
 
     def open_datalog(self, address: str, trial_id: str, user_id: str) -> DatalogLink:
         stub = datalog_pb2_grpc.DatalogSPStub(self._channel(address))
-        call = stub.RunTrialDatalog(metadata=(("trial-id", trial_id), ("user-id", user_id)))
+        call = stub.RunTrialDatalog(  # type: ignore[call-arg]
+            metadata=(("trial-id", trial_id), ("user-id", user_id))
+        )
         return GrpcCallLink(call, address)
 
     async def call_prehook(

@@ -582,7 +582,7 @@ class _LifecycleServicer(orchestrator_pb2_grpc.TrialLifecycleSPServicer):
             )
         return reply
 
-    async def WatchTrials(
+    async def WatchTrials(  # type: ignore[override]
         self,
         request: orchestrator_pb2.TrialListRequest,
         context: grpc.aio.ServicerContext[Any, Any],
@@ -612,7 +612,7 @@ class _ClientActorServicer(orchestrator_pb2_grpc.ClientActorSPServicer):
     def __init__(self, orchestrator: Orchestrator) -> None:
         self._orch = orchestrator
 
-    async def RunTrial(
+    async def RunTrial(  # type: ignore[override]
         self,
         request_iterator: Any,
         context: grpc.aio.ServicerContext[Any, Any],

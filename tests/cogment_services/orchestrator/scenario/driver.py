@@ -1,3 +1,5 @@
+# mypy: ignore-errors
+# (runs with the PUBLISHED cogment SDK 2.10.1 in its Python 3.10 venv, not with ours)
 """Scenario driver run with the PUBLISHED cogment SDK 2.10.1 (Python 3.10 oracle venv).
 
 It serves, on one port, an environment (``env``), actors (``agent``), a pre-trial hook and a
