@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import cog_settings
+from _trace import Trace
 from google.protobuf import wrappers_pb2
 
 import cogment
@@ -150,62 +151,6 @@ def action_data(action: Any) -> dict[str, Any]:
 
 def observation_data(observation: Any) -> dict[str, Any]:
     return {"tick": observation.tick_id, "observation": proto_data(observation.observation)}
-
-
-# --------------------------------------------------------------------------- the trace
-
-
-class Trace:
-    """Records of one scenario run, canonicalised on :meth:`write`."""
-
-    def __init__(self) -> None:
-        self._records: list[dict[str, Any]] = []
-        self._names: dict[str, str] = {}
-
-    def name_trial(self, trial_id: str, name: str) -> None:
-        """Declare the ordinal name written instead of ``trial_id``."""
-        if trial_id:
-            self._names[trial_id] = name
-
-    def add(
-        self, trial_id: str | None, who: str, kind: str, ordered: bool = True, /, **data: Any
-    ) -> None:
-        record: dict[str, Any] = {"trial": trial_id or "-", "who": who, "kind": kind}
-        clash = set(record) & set(data)
-        if clash:
-            raise ValueError(f"trace data may not use the keys {sorted(clash)}")
-        record.update(data)
-        self._records.append({"ordered": ordered, "record": record})
-
-    def _rename(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self._names.get(value, value)
-        if isinstance(value, list):
-            return [self._rename(each) for each in value]
-        if isinstance(value, tuple):
-            return [self._rename(each) for each in value]
-        if isinstance(value, dict):
-            return {key: self._rename(each) for key, each in value.items()}
-        return value
-
-    def canonical(self) -> list[str]:
-        groups: dict[Any, dict[str, list[str]]] = {}
-        for entry in self._records:
-            record = self._rename(entry["record"])
-            key = (record["trial"], record["who"])
-            group = groups.setdefault(key, {"ordered": [], "unordered": []})
-            line = json.dumps(record, sort_keys=True)
-            group["ordered" if entry["ordered"] else "unordered"].append(line)
-        lines: list[str] = []
-        for key in sorted(groups):
-            lines += groups[key]["ordered"]
-            lines += sorted(groups[key]["unordered"])
-        return lines
-
-    def write(self, path: str) -> None:
-        with open(path, "w") as stream:
-            for line in self.canonical():
-                stream.write(line + "\n")
 
 
 # --------------------------------------------------------------------------- the run
