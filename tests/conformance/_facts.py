@@ -244,7 +244,7 @@ def _samples(records: list[Record], trial: str = "t1") -> list[Record]:
 def datalog(records: list[Record]) -> None:
     check_clean(records)
     check_max_steps_run(records, "t1", ["p1", "ref"], 2)
-    init = one(records, who="datalog", kind="init")
+    init = one(records, trial="t1", who="datalog", kind="init")
     assert init["user"] == "conformance"
     assert init["parameters"]["properties"] == {"logged": "yes"}
     assert init["parameters"]["environment"][0] == "env"
@@ -273,7 +273,19 @@ def datalog(records: list[Record]) -> None:
     assert pairs == [("env", "p1"), ("p1", "env")]
     [late] = samples[2]["rewards"]
     assert (late["receiver"], late["tick"], late["value"]) == ("p1", 0, 4.0)
-    assert select(records, who="datalog", kind="exit")
+    assert len(select(records, who="datalog", kind="exit")) == 3
+    # Special events on the newest sample when the end is decided (spec §8), the correct spelling
+    # of the reference's "Evironment ended trial" accepted too.
+    ended = _samples(records, "self-ending")
+    assert [(s["tick"], s["state"]) for s in ended] == [
+        (0, "RUNNING"),
+        (1, "TERMINATING"),
+        (2, "ENDED"),
+    ]
+    assert ended[1]["events"] in (["Environment ended trial"], ["Evironment ended trial"])
+    soft = _samples(records, "soft")
+    assert [s["state"] for s in soft] == ["RUNNING", "RUNNING", "TERMINATING", "ENDED"]
+    assert soft[2]["events"] == ["End requested"]
 
 
 def optional(records: list[Record]) -> None:

@@ -1,6 +1,7 @@
 # mypy: allow-subclassing-any
 """datalog: every sample of a trial with rewards, messages and a past-tick reward (an out-of-sync
-sample), as the datalog session receives them."""
+sample), as the datalog session receives them; then the samples of a trial the environment ends
+and of a soft-terminated one (their special events)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,17 @@ class LoggedEnv(EnvScript):
         return True
 
 
+class SelfEnding(EnvScript):
+    end_after = 1
+
+
+class SoftTerminated(EnvScript):
+    async def on_actions(self, run: Run, session: Any, tick: int, event: Any) -> bool:
+        if tick == 1:
+            await run.controller.terminate_trial([session.get_trial_id()], hard=False)
+        return True
+
+
 class LoggedPlayer(ActorScript):
     async def on_observation(self, run: Run, session: Any, tick: int, event: Any) -> None:
         if tick == 1:
@@ -37,6 +49,8 @@ class LoggedPlayer(ActorScript):
 
 def setup(run: Run) -> None:
     register_environment(run, "env", LoggedEnv())
+    register_environment(run, "self-ending", SelfEnding())
+    register_environment(run, "soft", SoftTerminated())
     register_actor(run, "plays", ["player"], LoggedPlayer())
     register_actor(run, "judges", ["referee"], ActorScript())
     register_datalog(run)
@@ -62,6 +76,12 @@ async def scenario(run: Run) -> None:
     )
     trial_id = await run.start(params, "t1")
     await run.wait_ended([trial_id])
+    # The special events of an environment-ended and of a soft-terminated trial.
+    for name in ("self-ending", "soft"):
+        actors = [run.actor("p1", "player", "plays")]
+        params = run.params(actors, max_steps=0, env_impl=name, datalog=True)
+        trial_id = await run.start(params, name)
+        await run.wait_ended([trial_id])
 
 
 if __name__ == "__main__":

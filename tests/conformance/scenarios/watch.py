@@ -52,6 +52,7 @@ async def scenario(run: Run) -> None:
     ours = {sentinel_id, trial_id}
     sentinel_pending = asyncio.Event()
     all_ended = asyncio.Event()
+    filtered_ended = asyncio.Event()
 
     async def watch_all() -> None:
         ended: set[str] = set()
@@ -69,11 +70,16 @@ async def scenario(run: Run) -> None:
 
     async def watch_ended() -> None:
         filters = [cogment.TrialState.ENDED]
+        seen: set[str] = set()
         async for info in run.controller.watch_trials(trial_state_filters=filters, full_info=True):
             if info.trial_id in ours:
                 run.trace.add(
                     info.trial_id, "watch_ended", "state", state=info.state.name, env=info.env_name
                 )
+                seen.add(info.trial_id)
+                if seen == ours:
+                    filtered_ended.set()
+                    return
 
     sentinel = run.params([run.actor("c1", "player", "plays", client=True)], max_steps=1)
     await run.start(sentinel, "sentinel")
@@ -102,7 +108,7 @@ async def scenario(run: Run) -> None:
 
     await run.controller.terminate_trial([sentinel_id], hard=True)
     await asyncio.wait_for(all_ended.wait(), 10)
-    await asyncio.sleep(0.2)  # let the ENDED-filtered watcher see the sentinel end too
+    await asyncio.wait_for(filtered_ended.wait(), 10)
     versions = await run.controller.get_remote_versions()
     run.record("versions", keys=sorted(versions))
 
