@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keyword
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -66,11 +67,31 @@ def _check_proto_files(loaded: LoadedSpec) -> list[str]:
             problems.append(
                 loaded.problem(where, f"proto file '{name}' not found (next to the spec file)")
             )
+        elif (why := _not_importable(name)) is not None:
+            problems.append(loaded.problem(where, why))
         else:
             names.append(pure.as_posix())
     if problems:
         raise SpecError(problems)
     return names
+
+
+def _not_importable(proto_file: str) -> str | None:
+    """Why the Python module of ``proto_file`` could not be imported (None if it can)."""
+    *folders, _ = proto_file.split("/")
+    for folder in folders:
+        if not folder.isidentifier() or keyword.iskeyword(folder):
+            return (
+                f"'{proto_file}' cannot be compiled to an importable Python module: its folder "
+                f"'{folder}' is not a Python identifier (or is a keyword)"
+            )
+    module = python_module_name(proto_file).rpartition(".")[2]
+    if not module.isidentifier():
+        return (
+            f"'{proto_file}' cannot be compiled to an importable Python module: "
+            f"'{module}' is not a Python identifier"
+        )
+    return None
 
 
 def _compile(loaded: LoadedSpec, protos: list[str]) -> CompiledProtos:
@@ -120,6 +141,13 @@ def generate_files(
     descriptor_set = compiled.descriptor_set if compiled is not None else None
     index = TypeIndex(descriptor_set) if descriptor_set is not None else TypeIndex.empty()
     user_files = sorted(f for f in index.files if not is_runtime_provided(f))
+    imported = [
+        loaded.problem(("import", "proto"), f"imported by the listed protos: {why}")
+        for f in user_files
+        if f not in protos and (why := _not_importable(f)) is not None
+    ]
+    if imported:
+        raise SpecError(imported)
     model = build_model(loaded, index, user_files, _environment_methods())
     stubs = generate_stubs(descriptor_set, user_files) if descriptor_set is not None else {}
     timings["stubs"] = time.perf_counter() - step

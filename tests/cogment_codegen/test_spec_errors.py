@@ -33,6 +33,12 @@ PLAYER = """\
 def errors(tmp_path: Path, spec: str) -> str:
     (tmp_path / "rps.proto").write_text(RPS_PROTO)
     (tmp_path / "broken.proto").write_text(BROKEN_PROTO)
+    for name in ("my-dir/a.proto", "import/b.proto", "1st.proto"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(f'syntax = "proto3";\nmessage M{len(name)} {{}}\n')
+    (tmp_path / "uses_import.proto").write_text(
+        'syntax = "proto3";\nimport "import/b.proto";\nmessage U { M14 b = 1; }\n'
+    )
     (tmp_path / "cogment.yaml").write_text(textwrap.dedent(spec))
     with pytest.raises(SpecError) as caught:
         generate_files(tmp_path / "cogment.yaml", spec_display_name="cogment.yaml")
@@ -115,6 +121,20 @@ CASES: dict[str, tuple[str, str]] = {
         "spec file)\n"
         "cogment.yaml:2:26: import.proto[1]: '../up.proto' must be a relative path inside the "
         "spec's directory (forward slashes, no '..')",
+    ),
+    "proto paths that are not Python module paths": (
+        "import:\n  proto: [my-dir/a.proto, 1st.proto]\n",
+        "cogment.yaml:2:11: import.proto[0]: 'my-dir/a.proto' cannot be compiled to an "
+        "importable Python module: its folder 'my-dir' is not a Python identifier (or is a "
+        "keyword)\n"
+        "cogment.yaml:2:27: import.proto[1]: '1st.proto' cannot be compiled to an importable "
+        "Python module: '1st_pb2' is not a Python identifier",
+    ),
+    "imported proto path that is not a Python module path": (
+        "import:\n  proto: [uses_import.proto]\n",
+        "cogment.yaml:2:10: import.proto: imported by the listed protos: 'import/b.proto' cannot "
+        "be compiled to an importable Python module: its folder 'import' is not a Python "
+        "identifier (or is a keyword)",
     ),
     "proto listed twice": (
         "import:\n  proto: [rps.proto, rps.proto]\n",
