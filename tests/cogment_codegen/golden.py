@@ -13,7 +13,7 @@ rewrites, the module name, the pyright directive) plus the compiled descriptor i
 (``_pb2.py``) or the names the stub defines (``.pyi``). A tool upgrade does not break the goldens;
 a change of what we compile or how we rewrite it does.
 
-Regenerate with ``python tests/golden/regenerate.py [case ...]``.
+Regenerate with ``python -m tests.cogment_codegen.regenerate_golden [case ...]``.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ def test_all_cases_present() -> None:
 def test_golden(case: str) -> None:
     generated = golden_files(case)
     expected = expected_files(case)
-    hint = f"regenerate with: python tests/golden/regenerate.py {case}"
+    hint = f"regenerate with: python -m tests.cogment_codegen.regenerate_golden {case}"
     missing = sorted(set(generated) - set(expected))
     extra = sorted(set(expected) - set(generated))
     assert not missing and not extra, f"files differ: new {missing}, gone {extra}; {hint}"

@@ -1,4 +1,5 @@
-"""Regenerate the generator's golden files: ``python tests/golden/regenerate.py [case ...]``.
+"""Regenerate the generator's golden files: ``python -m tests.cogment_codegen.regenerate_golden
+[case ...]`` from the repository root (``nox -s golden`` runs it).
 
 Without arguments every case under ``tests/golden/`` is regenerated. Review the diff before
 committing: it is the change in what ``cogment generate`` writes.
@@ -7,9 +8,6 @@ committing: it is the change in what ``cogment generate`` writes.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.cogment_codegen.golden import case_names, write_golden
 
