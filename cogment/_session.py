@@ -100,10 +100,17 @@ class RecvObservation(Generic[ObsT]):
 
     __slots__ = ("observation", "tick_id", "timestamp")
 
+    tick_id: int
+    """Tick (time step) of the observation."""
+    timestamp: int
+    """Unix time of the observation, in nanoseconds."""
+    observation: ObsT
+    """The observation (a message of the actor class's observation space)."""
+
     def __init__(self, tick_id: int, timestamp: int, observation: ObsT) -> None:
         self.tick_id = tick_id
         self.timestamp = timestamp
-        self.observation: ObsT = observation
+        self.observation = observation
 
     @property
     def snapshot(self) -> ObsT:
@@ -120,6 +127,17 @@ class RecvAction(Generic[ActT]):
 
     __slots__ = ("action", "actor_index", "status", "tick_id", "timestamp")
 
+    actor_index: int
+    """Index of the actor in the trial (order of ``get_active_actors()``)."""
+    tick_id: int
+    """Tick (time step) of the action."""
+    status: ActorStatus
+    """Status of the actor (ACTIVE, UNAVAILABLE, DEFAULT)."""
+    timestamp: int
+    """Unix time of the action, in nanoseconds (0 when the actor is not active)."""
+    action: ActT | None
+    """The action (None when the actor is not active)."""
+
     def __init__(
         self,
         actor_index: int,
@@ -132,7 +150,7 @@ class RecvAction(Generic[ActT]):
         self.tick_id = tick_id
         self.status = status
         self.timestamp = timestamp
-        self.action: ActT | None = action
+        self.action = action
 
     def __repr__(self) -> str:
         return (
@@ -241,6 +259,17 @@ class RecvEvent(Generic[ObsT, ActT]):
 
     __slots__ = ("actions", "messages", "observation", "rewards", "type")
 
+    type: EventType
+    """ACTIVE, ENDING or FINAL."""
+    observation: RecvObservation[ObsT] | None
+    """The observation (actors only), or None."""
+    actions: list[RecvAction[ActT]]
+    """The actions of all the actors (environment only), or empty."""
+    rewards: list[RecvReward]
+    """Rewards received (actors only)."""
+    messages: list[RecvMessage]
+    """Messages received."""
+
     def __init__(
         self,
         etype: EventType,
@@ -250,10 +279,10 @@ class RecvEvent(Generic[ObsT, ActT]):
         messages: list[RecvMessage] | None = None,
     ) -> None:
         self.type = etype
-        self.observation: RecvObservation[ObsT] | None = observation
-        self.actions: list[RecvAction[ActT]] = actions if actions is not None else []
-        self.rewards: list[RecvReward] = rewards if rewards is not None else []
-        self.messages: list[RecvMessage] = messages if messages is not None else []
+        self.observation = observation
+        self.actions = actions if actions is not None else []
+        self.rewards = rewards if rewards is not None else []
+        self.messages = messages if messages is not None else []
 
     def __repr__(self) -> str:
         parts = [f"type={self.type}"]
