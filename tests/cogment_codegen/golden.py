@@ -147,7 +147,7 @@ def expected_files(case: str) -> dict[str, bytes]:
     return {
         p.relative_to(expected).as_posix(): p.read_bytes()
         for p in sorted(expected.rglob("*"))
-        if p.is_file()
+        if p.is_file() and "__pycache__" not in p.parts
     }
 
 

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import jedi  # type: ignore[import-untyped]
-import pytest
 
 USER_CODE = """\
 import cog_settings
@@ -33,13 +32,23 @@ def test_session_methods(typing_settings: Path) -> None:
     assert {"start", "do_action", "all_events", "send_message", "add_reward", "config"} <= names
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs class-level annotations of the generic attributes in cogment._session "
-    "(RecvObservation.observation, RecvEvent.observation/actions, RecvAction.action) and "
-    "unannotated assignments in __init__: see the typed API contract in "
-    "docs/design/architecture.md. Remove this marker once the runtime does it.",
-)
 def test_observation_fields(typing_settings: Path) -> None:
+    """Needs the runtime's generic attributes declared at class level (typed API contract)."""
     names = complete(typing_settings, 7, "            event.observation.observation.")
     assert {"last_move", "my_score", "their_score"} <= names
+
+
+def test_received_action_fields(typing_settings: Path) -> None:
+    code = (
+        "import cog_settings\n\n\n"
+        "async def env(session: cog_settings.EnvironmentSession) -> None:\n"
+        "    async for event in session.all_events():\n"
+        "        for received in event.actions:\n"
+        "            move = session.player_action(received)\n"
+        "            if move is not None:\n"
+        "                move.\n"
+    )
+    project = jedi.Project(typing_settings, sys_path=[str(typing_settings), *sys.path])
+    script = jedi.Script(code, path=typing_settings / "env.py", project=project)
+    names = {c.name for c in script.complete(9, len("                move."))}
+    assert "move" in names
