@@ -109,25 +109,76 @@ def _describe(error: BaseException) -> str:
     return repr(error)
 
 
+class _QueuedWriter:
+    """Serialises the writes of one stream in a writer task, so ``send`` never waits.
+
+    ``grpc.aio`` writes complete only when the message reached the transport; awaiting each
+    one in the trial logic would add that latency to every tick (and serialise the fan-out to
+    several actors). Messages are queued in order; the first failure is kept and re-raised by
+    the next ``post``.
+    """
+
+    __slots__ = ("_describe", "_error", "_queue", "_task", "_write")
+
+    def __init__(self, write: Any, describe: str) -> None:
+        self._write = write
+        self._describe = describe
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._error: LinkError | None = None
+
+    def post(self, message: Any) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put_nowait(message)
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        queue = self._queue
+        write = self._write
+        while True:
+            message = await queue.get()
+            if message is None:
+                return
+            try:
+                await write(message)
+            except Exception as error:
+                self._error = LinkError(f"write to {self._describe} failed: {_describe(error)}")
+                self._error.__cause__ = error
+                return
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is written (or the writer failed)."""
+        if self._task is None:
+            return
+        self._queue.put_nowait(None)
+        task, self._task = self._task, None
+        await asyncio.shield(task)
+        if self._error is not None:
+            raise self._error
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+
 class GrpcCallLink(ComponentLink[SendT, RecvT]):
     """A link over a client-side ``grpc.aio`` stream-stream call (we opened the RPC)."""
 
-    __slots__ = ("_call", "_closed", "_lock", "_target")
+    __slots__ = ("_call", "_closed", "_target", "_writer")
 
     def __init__(self, call: Any, target: str) -> None:
         self._call = call
-        self._lock = asyncio.Lock()
         self._closed = False
         self._target = target
+        self._writer = _QueuedWriter(call.write, f"[{target}]")
 
     async def send(self, message: SendT) -> None:
         if self._closed:
             raise LinkError(f"stream to [{self._target}] already closed")
-        try:
-            async with self._lock:
-                await self._call.write(message)
-        except (grpc.aio.AioRpcError, grpc.aio.UsageError, asyncio.InvalidStateError) as error:
-            raise LinkError(f"write to [{self._target}] failed: {_describe(error)}") from error
+        self._writer.post(message)
 
     async def receive(self) -> RecvT | None:
         try:
@@ -147,37 +198,34 @@ class GrpcCallLink(ComponentLink[SendT, RecvT]):
             return
         self._closed = True
         try:
-            async with self._lock:
-                await self._call.done_writing()
-        except (grpc.aio.AioRpcError, grpc.aio.UsageError, asyncio.InvalidStateError):
+            await self._writer.flush()
+            await self._call.done_writing()
+        except (LinkError, grpc.aio.AioRpcError, grpc.aio.UsageError, asyncio.InvalidStateError):
             pass
 
     def abort(self) -> None:
         self._closed = True
+        self._writer.cancel()
         self._call.cancel()
 
 
 class GrpcServerLink(ComponentLink[SendT, RecvT]):
     """A link over the server side of a stream-stream RPC (the component called us)."""
 
-    __slots__ = ("_closed", "_context", "_lock", "finished", "peer")
+    __slots__ = ("_closed", "_context", "_writer", "finished", "peer")
 
     def __init__(self, context: grpc.aio.ServicerContext[Any, Any]) -> None:
         self._context = context
-        self._lock = asyncio.Lock()
         self._closed = False
         #: Set when the orchestrator is done with the stream: the RPC handler may return.
         self.finished = asyncio.Event()
         self.peer = context.peer()
+        self._writer = _QueuedWriter(context.write, f"client [{self.peer}]")
 
     async def send(self, message: SendT) -> None:
         if self._closed:
             raise LinkError(f"stream to client [{self.peer}] already closed")
-        try:
-            async with self._lock:
-                await self._context.write(message)
-        except Exception as error:
-            raise LinkError(f"write to client [{self.peer}] failed: {error!r}") from error
+        self._writer.post(message)
 
     async def receive(self) -> RecvT | None:
         try:
@@ -189,11 +237,19 @@ class GrpcServerLink(ComponentLink[SendT, RecvT]):
         return message  # type: ignore[no-any-return]
 
     async def close(self) -> None:
+        if self._closed:
+            return
         self._closed = True
-        self.finished.set()
+        try:
+            await self._writer.flush()
+        except LinkError:
+            pass
+        finally:
+            self.finished.set()
 
     def abort(self) -> None:
         self._closed = True
+        self._writer.cancel()
         self.finished.set()
 
 
