@@ -95,6 +95,12 @@ def _per_trial_kib(kib: float | None, w: Workload) -> float | None:
 _ORCH_CPU = _Figure(
     "orch CPU", "ms/tick", False, lambda w, r: _per_tick_ms(r.orchestrator_cpu_s, w)
 )
+_LOOP_CPU = _Figure(
+    "orch loop CPU",
+    "ms/tick",
+    False,
+    lambda w, r: _per_tick_ms(r.orchestrator_loop_cpu_s, w),
+)
 _COMP_CPU = _Figure("comp CPU", "ms/tick", False, lambda w, r: _per_tick_ms(r.components_cpu_s, w))
 _TOTAL_CPU = _Figure("total CPU", "ms/tick", False, _total_cpu)
 _ORCH_PEAK = _Figure("orch peak RSS", "MiB", False, lambda w, r: _mib(r.orchestrator_peak_kib))
@@ -104,6 +110,7 @@ _FIGURES: dict[str, list[_Figure]] = {
     "a": [
         _Figure("throughput", "ticks/s", True, lambda w, r: w.total_ticks / r.wall_s),
         _ORCH_CPU,
+        _LOOP_CPU,
         _COMP_CPU,
         _TOTAL_CPU,
         _ORCH_PEAK,
@@ -149,20 +156,23 @@ def _median(figure: _Figure, w: Workload, runs: list[Run]) -> float | None:
 
 
 def _measurements(w: Workload, runs: dict[str, list[Run]]) -> list[Measurement]:
-    """Each figure's median over the runs of each mode; any failed run makes the mode n/a."""
+    """Each figure's median over the successful runs of each mode (n/a if none succeeded)."""
     out: list[Measurement] = []
-    base = runs.get(REFERENCE, [])
-    base_ok = bool(base) and all(r.error is None for r in base)
+    ok = {mode: [r for r in mode_runs if r.error is None] for mode, mode_runs in runs.items()}
+    base = ok.get(REFERENCE, [])
+    base_ok = bool(base)
     for mode in MODES:
         if mode in NOT_YET:
             out.append(_not_available(w.title, mode, NOT_YET[mode]))
             continue
         failed = [r.error for r in runs[mode] if r.error is not None]
-        if failed:
-            out.append(_not_available(w.title, mode, failed[0]))
+        if not ok[mode]:
+            out.append(_not_available(w.title, mode, failed[0] if failed else "not run"))
             continue
+        for error in failed:
+            print(f"  {w.title} {mode}: a run failed, left out: {error}", file=sys.stderr)
         for figure in _FIGURES[w.key]:
-            value = _median(figure, w, runs[mode])
+            value = _median(figure, w, ok[mode])
             if value is None:
                 continue  # e.g. no orchestrator in the raw mode
             baseline = None

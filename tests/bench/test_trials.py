@@ -44,6 +44,17 @@ def test_failed_run_is_reported_not_available_with_its_reason() -> None:
     assert not any(m.mode == "raw" and "orch" in m.workload for m in rows)
 
 
+def test_failed_repeat_is_left_out_of_the_median() -> None:
+    workload = TINY.workloads()["a"]
+    fast = Run("reference", wall_s=0.5, orchestrator_cpu_s=0.1, components_cpu_s=0.2)
+    slow = Run("reference", wall_s=1.0, orchestrator_cpu_s=0.1, components_cpu_s=0.2)
+    failed = Run("reference", error="components: flaky")
+    rows = _measurements(workload, {"reference": [fast, failed, slow], "ours-grpc": [], "raw": []})
+    throughput = [m for m in rows if m.mode == "reference" and m.workload.endswith("throughput")]
+    assert [m.value for m in throughput] == [pytest.approx(30.0)]  # median of 40 and 20 ticks/s
+    assert {m.unit for m in rows if m.mode in ("ours-grpc", "raw")} == {"n/a (not run)"}
+
+
 @pytest.mark.interop
 @pytest.mark.timeout(180)
 def test_suite_measures_every_mode_with_positive_numbers() -> None:
