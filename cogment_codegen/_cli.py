@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from cogment._errors import CogmentGenerateError
 from cogment_codegen._errors import SpecError
 
 __all__ = ["main"]
@@ -26,8 +27,10 @@ def _parser() -> argparse.ArgumentParser:
         "--output",
         default=".",
         help=(
-            "directory receiving the package <name>/ (default: %(default)s); a path ending in "
-            ".py writes the published single-module layout instead (module + *_pb2 next to it)"
+            "directory receiving the package <name>/ (default: %(default)s), which the "
+            "generator owns (Python files it no longer generates there are removed); a path "
+            "ending in .py writes the published single-module layout instead (the module, "
+            "with the *_pb2 modules next to it)"
         ),
     )
     parser.add_argument(
@@ -59,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in error.problems:
             print(f"error: {problem}", file=sys.stderr)
         return 2
-    except ValueError as error:
+    except (CogmentGenerateError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     for warning in result.warnings:

@@ -8,15 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
+from cogment._errors import CogmentGenerateError
 from cogment_codegen._descriptors import TypeIndex, is_runtime_provided, python_module_name
 from cogment_codegen._errors import Problem, SpecError
 from cogment_codegen._model import SettingsModel, build_model
 from cogment_codegen._output import OutputChanges, apply_changes, plan_changes
 from cogment_codegen._protoc import CompiledProtos, ProtocFailure, run_protoc
-from cogment_codegen._relative_imports import make_imports_relative
+from cogment_codegen._relative_imports import UnsupportedImport, make_imports_relative
 from cogment_codegen._render import render_legacy_module, render_package_modules
 from cogment_codegen._spec import LoadedSpec, load_spec
-from cogment_codegen._stubs import generate_stubs
+from cogment_codegen._stubs import StubGenerationError, generate_stubs
 
 __all__ = ["GeneratedFiles", "GenerationResult", "Layout", "generate", "generate_files"]
 
@@ -149,7 +150,10 @@ def generate_files(
     if imported:
         raise SpecError(imported)
     model = build_model(loaded, index, user_files, _environment_methods())
-    stubs = generate_stubs(descriptor_set, user_files) if descriptor_set is not None else {}
+    try:
+        stubs = generate_stubs(descriptor_set, user_files) if descriptor_set is not None else {}
+    except StubGenerationError as error:
+        raise CogmentGenerateError(f"mypy-protobuf failed: {error}") from None
     timings["stubs"] = time.perf_counter() - step
 
     step = time.perf_counter()
@@ -162,7 +166,14 @@ def generate_files(
             files[prefix + path] = content
         for path, content in [*python_modules.items(), *stubs.items()]:
             module = path.removesuffix(".pyi").removesuffix(".py").replace("/", ".")
-            text = make_imports_relative(content.decode("utf-8"), module, user_modules)
+            try:
+                text = make_imports_relative(content.decode("utf-8"), module, user_modules)
+            except UnsupportedImport as error:
+                raise CogmentGenerateError(
+                    f"cannot make the imports of {path} package-relative ({error}): unexpected "
+                    "protoc or mypy-protobuf output; the module layout (--output "
+                    "cog_settings.py) does not need it"
+                ) from None
             files[prefix + path] = text.encode("utf-8")
         owned: str | None = name
     else:
