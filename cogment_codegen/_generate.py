@@ -202,15 +202,12 @@ def generate(
     output_path = Path(output)
     start = time.perf_counter()
     if output_path.suffix == ".py":
-        generated = generate_files(
-            spec,
-            layout="module",
-            name=name or output_path.stem,
-            spec_display_name=spec_display_name,
-        )
-        root = output_path.parent
         if name is not None and name != output_path.stem:
             raise ValueError(f"--name {name!r} contradicts the output file {output_path.name!r}")
+        generated = generate_files(
+            spec, layout="module", name=output_path.stem, spec_display_name=spec_display_name
+        )
+        root = output_path.parent
     else:
         generated = generate_files(
             spec, layout="package", name=name or DEFAULT_NAME, spec_display_name=spec_display_name
