@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterator, Sequence
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, cast, overload
 
 from google.protobuf.message import Message
 
@@ -157,8 +157,8 @@ class ActorClass(Generic[_SessionT_co]):
         self.config_type = config_type
         self.action_space = action_space
         self.observation_space = observation_space
-        self.session_type: type[_SessionT_co] = (
-            session_type if session_type is not None else ActorSession  # type: ignore[assignment]
+        self.session_type = cast(
+            "type[_SessionT_co]", session_type if session_type is not None else ActorSession
         )
 
     def __repr__(self) -> str:

@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import grpc
+import grpc.aio
 
 from cogment._actor import ActorClass
-from cogment._endpoint_url import ServiceType
+from cogment._endpoint_url import DiscoveryContext, ServiceType
 from cogment._endpoints import Endpoint
 from cogment._errors import CogmentError
 from cogment._grpc import call_metadata
 from cogment._log import deprecated, logger
-from cogment._servicers._common import InitProtocolError, read_init
+from cogment._metadata import GrpcMetadata
+from cogment._servicers._common import InitProtocolError, Registered, read_init
 from cogment._servicers._runner import INIT_TIMEOUT, pump_actor_inputs, run_session
 from cogment._servicers._trial_servicers import make_actor_session
 from cogment.api import common_pb2, orchestrator_pb2_grpc
 
-if TYPE_CHECKING:
-    from cogment._context import Context
+
+class JoiningContext(Registered, Protocol):
+    """The parts of ``Context`` that joining a trial uses."""
+
+    @property
+    def metadata(self) -> GrpcMetadata: ...
+
+    async def _resolve(
+        self, endpoint: Endpoint, discovery: DiscoveryContext | ServiceType
+    ) -> Endpoint: ...
+
+    def _channel(self, endpoint: Endpoint) -> grpc.aio.Channel: ...
+
 
 __all__ = ["join_trial"]
 
@@ -27,7 +40,7 @@ _CLOSE_TIMEOUT = 5.0
 
 
 async def join_trial(
-    context: Context,
+    context: JoiningContext,
     trial_id: str,
     endpoint: Endpoint,
     impl_name: str | None,
@@ -65,7 +78,7 @@ async def join_trial(
     channel = context._channel(resolved)
     try:
         stub = orchestrator_pb2_grpc.ClientActorSPStub(channel)
-        call: Any = stub.RunTrial(metadata=metadata)  # type: ignore[call-arg]
+        call: Any = stub.RunTrial(metadata=metadata)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
         try:
             await _run(context, call, trial_id, actor_name, actor_class, impl_name, where)
         finally:
@@ -75,7 +88,7 @@ async def join_trial(
 
 
 async def _run(
-    context: Context,
+    context: JoiningContext,
     call: Any,
     trial_id: str,
     actor_name: str | None,

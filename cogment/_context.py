@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import grpc
+import grpc.aio
 
 from cogment._actor import ActorClass, SessionT
 from cogment._endpoint_url import DiscoveryContext, ServiceType

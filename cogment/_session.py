@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import time
-from collections.abc import AsyncGenerator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Iterable, Iterator, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from google.protobuf import any_pb2
@@ -306,12 +306,12 @@ def pack_any(payload: Message) -> any_pb2.Any:
     return packed
 
 
-def _check_targets(to: object, what: str) -> list[str]:
+def _check_targets(to: Iterable[str], what: str) -> list[str]:
     if isinstance(to, str):
         raise CogmentError(f"{what}: `to` must be a list of names, not the string [{to}]")
-    targets: list[str] = list(to)  # type: ignore[call-overload]
+    targets = list(to)
     for target in targets:
-        if not isinstance(target, str):
+        if not isinstance(target, str):  # untyped callers
             raise CogmentError(f"{what}: invalid target [{target!r}] (expected a str)")
     return targets
 

@@ -7,12 +7,14 @@ import os
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
+import grpc.aio
 
 from cogment._log import logger
 from cogment._servicers._runner import EOF, MessageStream, UserImpl
+from cogment._specs import Specs
 from cogment._version import __version__
 from cogment.api import common_pb2
 
@@ -22,6 +24,7 @@ __all__ = [
     "HookImpl",
     "InitProtocolError",
     "Metrics",
+    "Registered",
     "metadata_value",
     "read_init",
     "status_reply",
@@ -63,6 +66,17 @@ class HookImpl:
 
     impl: UserImpl
     properties: dict[str, str] = field(default_factory=dict)
+
+
+class Registered(Protocol):
+    """What a ``Context`` holds about its registered implementations (structural, so the
+    servicers need not import the context module)."""
+
+    _env_impls: dict[str, EnvironmentImpl]
+    _actor_impls: dict[str, ActorImpl]
+    _prehook_impl: HookImpl | None
+    _datalog_impl: HookImpl | None
+    _specs: Specs
 
 
 class InitProtocolError(Exception):

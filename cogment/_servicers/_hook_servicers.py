@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
+import grpc.aio
 
 from cogment._datalog import DatalogSession
 from cogment._log import logger
@@ -19,7 +20,7 @@ from cogment.api import common_pb2, datalog_pb2, datalog_pb2_grpc, hooks_pb2, ho
 
 __all__ = ["DatalogServicer", "PrehookServicer"]
 
-Context = grpc.aio.ServicerContext[Any, Any]
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 
 
 async def _ids(context: Context, what: str) -> tuple[str, str]:
@@ -86,7 +87,7 @@ class DatalogServicer(datalog_pb2_grpc.DatalogSPServicer):
         self._specs = specs
         self._sessions: set[str] = set()
 
-    async def RunTrialDatalog(  # type: ignore[override]
+    async def RunTrialDatalog(  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
         self, request_iterator: Any, context: Context
     ) -> None:
         trial_id, user_id = await _ids(context, "RunTrialDatalog")

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import grpc
+import grpc.aio
 from google.protobuf import text_format
 from google.protobuf.message import Message
 
@@ -37,7 +38,7 @@ __all__ = [
     "run_session",
 ]
 
-EOF: object = grpc.aio.EOF  # type: ignore[attr-defined]
+EOF: object = grpc.aio.EOF  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]
 """End of stream marker returned by ``read()``."""
 
 INIT_TIMEOUT = 30.0

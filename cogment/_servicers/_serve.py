@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import grpc
+import grpc.aio
 
 from cogment._directory import (
     DirectoryRegistrations,
@@ -19,7 +20,7 @@ from cogment._endpoints import ServedEndpoint
 from cogment._errors import CogmentError
 from cogment._grpc import server_credentials, server_options
 from cogment._log import logger
-from cogment._servicers._common import Metrics
+from cogment._servicers._common import Metrics, Registered
 from cogment._servicers._trial_servicers import EnvironmentServicer, ServiceActorServicer
 from cogment.api import (
     agent_pb2_grpc,
@@ -28,8 +29,16 @@ from cogment.api import (
     hooks_pb2_grpc,
 )
 
-if TYPE_CHECKING:
-    from cogment._context import Context
+
+class ServingContext(Registered, Protocol):
+    """The parts of ``Context`` that serving uses."""
+
+    def _prometheus(self) -> Any: ...
+
+    def _set_served_port(self, port: int) -> None: ...
+
+    def get_context_directory(self) -> Any: ...
+
 
 __all__ = ["serve"]
 
@@ -64,7 +73,7 @@ def _start_prometheus(port: int, registry: Any, host: str) -> Any:
 
 
 async def serve(
-    context: Context,
+    context: ServingContext,
     served: ServedEndpoint,
     prometheus_port: int | None,
     directory_registration_host: str | None,
@@ -144,7 +153,7 @@ async def _cleanup(server: grpc.aio.Server, registrations: DirectoryRegistration
     await server.stop(_STOP_GRACE_SECONDS)
 
 
-def _registrations(context: Context) -> list[ServiceRegistration]:
+def _registrations(context: ServingContext) -> list[ServiceRegistration]:
     result: list[ServiceRegistration] = []
     for actor in context._actor_impls.values():
         result.extend(actor_registrations(actor.name, actor.actor_classes, actor.properties))

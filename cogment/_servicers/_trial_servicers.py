@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
+import grpc.aio
 
 from cogment._actor import ActorClass, ActorSession
 from cogment._environment import EnvironmentSession
@@ -40,7 +41,7 @@ from cogment.api import (
 
 __all__ = ["EnvironmentServicer", "ServiceActorServicer", "make_parser", "select_actor_impl"]
 
-Context = grpc.aio.ServicerContext[Any, Any]
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 
 
 def make_parser(message_type: type[Any] | None, has_specs: bool) -> Callable[[bytes], Any]:
@@ -126,7 +127,7 @@ class EnvironmentServicer(environment_pb2_grpc.EnvironmentSPServicer):
         )
         return session, impl, parsers
 
-    async def RunTrial(  # type: ignore[override]
+    async def RunTrial(  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
         self, request_iterator: Any, context: Context
     ) -> None:
         if not self._impls:
@@ -258,7 +259,7 @@ class ServiceActorServicer(agent_pb2_grpc.ServiceActorSPServicer):
         self._metrics = metrics
         self._sessions: set[tuple[str, str]] = set()
 
-    async def RunTrial(  # type: ignore[override]
+    async def RunTrial(  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
         self, request_iterator: Any, context: Context
     ) -> None:
         if not self._impls:

@@ -18,6 +18,7 @@ from .cog_settings.rps_pb2 import EnvConfig, PlayerConfig
 from .environment import finished, results, rps_environment
 from .players import heuristic_player, random_player, rewards
 
+DESCRIPTION = "Runs a burst of rock-paper-scissors trials on an embedded Orchestrator."
 PLAYERS = {"heuristic": heuristic_player, "random": random_player}
 
 
@@ -113,9 +114,7 @@ def print_scores(elapsed: float) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m examples.rps", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m examples.rps", description=DESCRIPTION)
     parser.add_argument("--trials", type=int, default=20, help="number of trials (default: 20)")
     parser.add_argument("--target-score", type=int, default=5, help="rounds to win a trial")
     parser.add_argument("--concurrency", type=int, default=5, help="trials running at once")
