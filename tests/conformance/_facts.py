@@ -395,3 +395,92 @@ FACTS: dict[str, Callable[[list[Record]], None]] = {
     "crash": crash,
     "basic": basic,
 }
+
+
+# --------------------------------------------------------------------------- self-test
+# One plausible wrong behaviour per scenario, applied to a good trace: the facts must reject it
+# (proves they can fail, e.g. when both SDKs and the Orchestrator agree on a wrong behaviour).
+
+
+class MutationTargetMissing(LookupError):
+    """The trace lacks what a mutation changes (not an AssertionError: it must not pass as one)."""
+
+
+def _edit(
+    records: list[Record], match: dict[str, Any], change: Callable[[Record], None]
+) -> list[Record]:
+    found = select(records, **match)
+    if not found:
+        raise MutationTargetMissing(f"mutation target {match} missing from the trace")
+    change(found[0])
+    return records
+
+
+def _drop(records: list[Record], **match: Any) -> list[Record]:
+    target = select(records, **match)
+    if not target:
+        raise MutationTargetMissing(f"mutation target {match} missing from the trace")
+    return [each for each in records if each is not target[-1]]
+
+
+def _set(key: str, value: Any) -> Callable[[Record], None]:
+    def change(record: Record) -> None:
+        record[key] = value
+
+    return change
+
+
+def _mutate_rewards(records: list[Record]) -> list[Record]:
+    # As if the zero-confidence source counted: (1 + 9 + 100*1) / 5.
+    _edit(
+        records,
+        {"who": "actor:p1", "kind": "rewards"},
+        lambda r: r["rewards"][0].update(value=22.0),
+    )
+    return records
+
+
+def _mutate_messages(records: list[Record]) -> list[Record]:
+    return _drop(records, who="env", kind="message", sender="env")
+
+
+def _mutate_client_actors(records: list[Record]) -> list[Record]:
+    return _edit(
+        records, {"who": "actor:c1", "kind": "init"}, _set("config", {"fields": {"strength": 6}})
+    )
+
+
+def _mutate_optional(records: list[Record]) -> list[Record]:
+    return _edit(
+        records,
+        {"who": "env", "kind": "actions"},
+        lambda r: r["actions"][1].update(status="UNAVAILABLE", action=None),
+    )
+
+
+def _mutate_datalog(records: list[Record]) -> list[Record]:
+    return _edit(
+        records, {"who": "datalog", "kind": "sample", "out_of_sync": True}, _set("tick", 1)
+    )
+
+
+def _mutate_crash(records: list[Record]) -> list[Record]:
+    extra = dict(select(records, who="env", kind="actions")[-1], tick=2)
+    return [*records, extra]
+
+
+MUTATIONS: dict[str, Callable[[list[Record]], list[Record]]] = {
+    "basic": lambda r: _edit(r, {"kind": "info"}, lambda i: i["infos"][0].update(tick=5)),
+    "max_steps": lambda r: _drop(r, trial="five", who="env", kind="actions"),
+    "terminate": lambda r: _edit(r, {"kind": "after_soft_terminate"}, _set("state", "TERMINATING")),
+    "rewards": _mutate_rewards,
+    "messages": _mutate_messages,
+    "client_actors": _mutate_client_actors,
+    "hooks": lambda r: _drop(r, who="hook", kind="call"),
+    "datalog": _mutate_datalog,
+    "optional": _mutate_optional,
+    "watch": lambda r: _drop(r, trial="t1", who="watch", state="TERMINATING"),
+    "concurrent_trials": lambda r: _drop(r, trial="c37", who="env", kind="final"),
+    "reuse": lambda r: _edit(r, {"kind": "while_running"}, _set("returned", "dup")),
+    "crash": _mutate_crash,
+}

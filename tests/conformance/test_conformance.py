@@ -7,6 +7,7 @@ runs only). A failing comparison prints a unified diff of the two traces.
 
 from __future__ import annotations
 
+import copy
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.conformance._facts import FACTS
+from tests.conformance._facts import FACTS, MUTATIONS
 from tests.conformance._harness import (
     EmbeddedOrchestrator,
     HarnessError,
@@ -138,6 +139,9 @@ def test_reference_sdk(suite: Suite, scenario: str) -> None:
     """The published SDK on our Orchestrator shows the documented behaviour."""
     result = suite.reference(scenario)
     FACTS[scenario](result.records)
+    # The facts can fail: a plausible wrong behaviour, applied to this trace, is rejected.
+    with pytest.raises(AssertionError):
+        FACTS[scenario](MUTATIONS[scenario](copy.deepcopy(result.records)))
 
 
 def _ours_params() -> list[Any]:
