@@ -160,3 +160,45 @@ async def test_pre_trial_hook_deprecated_attributes_keep_other_fields() -> None:
     (actor,) = trial.params.actors
     assert (actor.endpoint, actor.implementation) == (f"grpc://127.0.0.1:{port}", "player-impl")
     assert actor.response_timeout == 7.0  # fields the attribute API does not cover are kept
+
+
+async def test_raising_hook_and_datalog_are_logged_and_end_their_calls(caplog: Any) -> None:
+    ctx = cogment.Context(user_id="hooks", cog_settings=SETTINGS)
+    env_done = asyncio.Event()
+    register_trial_components(ctx, env_done)
+    calls: list[str] = []
+
+    async def hook(session: cogment.PrehookSession[Any]) -> None:
+        calls.append("hook")
+        if session.trial_parameters.config is not None:
+            raise ValueError("hook refuses")
+        url = f"grpc://127.0.0.1:{ctx.served_port}"
+        params = session.trial_parameters
+        params.environment_endpoint = url
+        params.environment_implementation = "env-impl"
+        params.max_steps = 1
+        params.datalog_endpoint = url
+        params.actors = [
+            cogment.ActorParameters(
+                SETTINGS, class_name="player", name="a", endpoint=url, implementation="player-impl"
+            )
+        ]
+
+    async def datalog(session: cogment.DatalogSession) -> None:
+        calls.append("datalog")
+        raise KeyError("datalog breaks")
+
+    ctx.register_pre_trial_hook(hook)
+    ctx.register_datalog(datalog)
+    async with serving(ctx) as port, Orchestrator(
+        lifecycle_port=0, host="127.0.0.1", pre_trial_hooks=[f"grpc://127.0.0.1:{port}"]
+    ) as orch:
+        controller = await ctx.get_controller(cogment.Endpoint(orch.endpoint))
+        with pytest.raises(cogment.CogmentError, match="hook refuses"):
+            await controller.start_trial(trial_config=TrialConfig(content=b"x"))
+        await controller.start_trial()  # the datalog fails, the trial still runs
+        await asyncio.wait_for(env_done.wait(), 20)
+    assert calls[:2] == ["hook", "hook"] and "datalog" in calls
+    logged = [r.exc_text or "" for r in caplog.records]
+    assert any("ValueError: hook refuses" in t for t in logged)
+    assert any("KeyError: 'datalog breaks'" in t for t in logged)
