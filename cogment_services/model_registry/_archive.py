@@ -29,6 +29,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,42 +150,52 @@ def _iteration_from_json(raw: bytes) -> IterationRecord:
 
 
 class PendingData:
-    """Data of an iteration being received, written to a temporary file and hashed on the way
-    (blocking methods: call them from a worker thread)."""
+    """Data of an iteration being received, written to a temporary file and hashed on the way.
+
+    Blocking methods, called from worker threads; they are serialized, and :meth:`write` after
+    :meth:`discard` is ignored (an upload cancelled while a chunk was being written).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._file: BinaryIO | None = open(path, "wb")  # noqa: SIM115 (closed by finish/discard)
         self._hasher = hashlib.sha256()
+        self._lock = threading.Lock()
         self.size = 0
 
     def write(self, chunk: bytes) -> None:
         """Append ``chunk``."""
-        assert self._file is not None, "write after finish/discard"
-        self._file.write(chunk)
-        self._hasher.update(chunk)
-        self.size += len(chunk)
+        with self._lock:
+            if self._file is None:
+                return
+            self._file.write(chunk)
+            self._hasher.update(chunk)
+            self.size += len(chunk)
 
     @property
     def digest(self) -> str:
         """Base64 SHA-256 of what was written so far."""
-        return base64.b64encode(self._hasher.digest()).decode("ascii")
+        with self._lock:
+            return base64.b64encode(self._hasher.digest()).decode("ascii")
 
     def finish(self) -> None:
         """Flush, fsync and close the file (it stays at :attr:`path`)."""
-        file, self._file = self._file, None
-        if file is not None:
+        with self._lock:
+            file, self._file = self._file, None
+            if file is None:
+                raise ArchiveCorruptionError(f"upload [{self.path}] was already closed")
             file.flush()
             os.fsync(file.fileno())
             file.close()
 
     def discard(self) -> None:
-        """Close and delete the file."""
-        file, self._file = self._file, None
-        if file is not None:
-            file.close()
-        with contextlib.suppress(OSError):
-            self.path.unlink()
+        """Close and delete the file (a no-op once it was committed)."""
+        with self._lock:
+            file, self._file = self._file, None
+            if file is not None:
+                file.close()
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
 
 
 class ArchiveStore:

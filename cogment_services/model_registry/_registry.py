@@ -18,9 +18,9 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from cogment_services.model_registry._archive import ArchiveStore, PendingData
 from cogment_services.model_registry._records import IterationRecord, ModelRecord
@@ -84,6 +84,28 @@ class IterationData:
         if self.file is not None:
             self.file.close()
             self.file = None
+
+
+_T = TypeVar("_T")
+
+
+async def _to_completion(coroutine: Coroutine[Any, Any, _T]) -> _T:
+    """Run ``coroutine`` to its end even if the caller is cancelled: a state change (disk and
+    memory) is never cut in half."""
+    task = asyncio.ensure_future(coroutine)
+    task.add_done_callback(_consume_outcome)
+    return await asyncio.shield(task)
+
+
+def _consume_outcome(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        _log.debug("Registry operation failed: %r", task.exception())
+
+
+def _discard_opened(opening: asyncio.Future[PendingData]) -> None:
+    # The caller was cancelled while the temporary file was being created.
+    if not opening.cancelled() and opening.exception() is None:
+        opening.result().discard()
 
 
 class Upload:
@@ -211,6 +233,9 @@ class ModelRegistryState:
         """Create the model, or replace its user data; returns True if it was created."""
         if not model_id:
             raise InvalidRequestError("Model id (name) must not be empty")
+        return await _to_completion(self._create_or_update_model(model_id, user_data))
+
+    async def _create_or_update_model(self, model_id: str, user_data: dict[str, str]) -> bool:
         async with self._models_lock:
             record = ModelRecord(model_id, dict(user_data))
             if self._archive is not None:
@@ -225,6 +250,9 @@ class ModelRegistryState:
 
     async def delete_model(self, model_id: str) -> None:
         """Delete the model and all its iterations; open update streams end."""
+        await _to_completion(self._delete_model(model_id))
+
+    async def _delete_model(self, model_id: str) -> None:
         async with self._models_lock:
             model = self._get(model_id)
             async with model.lock:
@@ -347,7 +375,12 @@ class ModelRegistryState:
         model = self._models.get(model_id)
         pending = None
         if model is not None and archived and self._archive is not None:
-            pending = await asyncio.to_thread(self._archive.begin_data, model_id)
+            opening = asyncio.ensure_future(asyncio.to_thread(self._archive.begin_data, model_id))
+            try:
+                pending = await asyncio.shield(opening)
+            except asyncio.CancelledError:
+                opening.add_done_callback(_discard_opened)
+                raise
         return Upload(model_id, model, pending, keep=model is not None)
 
     async def commit_upload(
@@ -360,12 +393,17 @@ class ModelRegistryState:
     ) -> IterationRecord:
         """Validate the received data and commit the new iteration; returns it with its
         number and timestamp. ``declared_hash`` (base64 SHA-256) and ``declared_size`` are
-        checked when non-empty/zero. The upload is consumed (discarded on failure).
+        checked when non-empty/zero. The upload is consumed (discarded on failure). A
+        cancelled caller does not interrupt the commit (no half-updated state).
         """
-        try:
-            return await self._commit(upload, archived, user_data, declared_hash, declared_size)
-        finally:
-            await upload.discard()
+
+        async def commit_then_discard() -> IterationRecord:
+            try:
+                return await self._commit(upload, archived, user_data, declared_hash, declared_size)
+            finally:
+                await upload.discard()
+
+        return await _to_completion(commit_then_discard())
 
     async def _commit(
         self,
