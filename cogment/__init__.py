@@ -14,7 +14,7 @@ from typing import Any
 from cogment._actor import ActorClass, ActorClassList, ActorSession
 from cogment._context import Context
 from cogment._controller import Controller, TrialInfo, TrialState
-from cogment._datalog import DatalogSession, LogSample
+from cogment._datalog import DatalogSession, LogParams, LogSample
 from cogment._endpoints import Endpoint, ServedEndpoint
 from cogment._environment import EnvironmentSession
 from cogment._errors import CogmentError
@@ -52,6 +52,7 @@ __all__ = [
     "EnvironmentSession",
     "EventType",
     "GrpcMetadata",
+    "LogParams",
     "LogSample",
     "Model",
     "PrehookSession",

@@ -16,9 +16,99 @@ from cogment._session import (
     RecvObservation,
     RecvReward,
 )
-from cogment.api import datalog_pb2
+from cogment.api import common_pb2, datalog_pb2
 
-__all__ = ["DatalogSession", "LogSample"]
+__all__ = ["DatalogSession", "LogParams", "LogSample"]
+
+
+class LogParams:
+    """Deprecated view of the trial parameters for datalogs (use ``TrialParameters``)."""
+
+    def __init__(self, cog_settings: Any) -> None:
+        deprecated("cogment.LogParams is deprecated; use cogment.TrialParameters")
+        self._cog_settings = cog_settings
+        self._raw_params: common_pb2.TrialParams | None = None
+        self._actor_indexes: dict[str, int] | None = None
+        self.max_steps = 0
+        self.max_inactivity = 0
+        self.datalog: dict[str, Any] = {}
+        self.environment: dict[str, str] = {}
+        self.nb_actors = 0
+
+    @classmethod
+    def _of(cls, cog_settings: Any, raw_params: common_pb2.TrialParams) -> LogParams:
+        params = cls.__new__(cls)
+        params._cog_settings = cog_settings
+        params._set(raw_params)
+        return params
+
+    def _set(self, raw_params: common_pb2.TrialParams) -> None:
+        if not isinstance(raw_params, common_pb2.TrialParams):
+            raise CogmentError(f"LogParams: wrong type of parameters [{type(raw_params).__name__}]")
+        self._raw_params = raw_params
+        self._actor_indexes = None
+        self.max_steps = raw_params.max_steps
+        self.max_inactivity = raw_params.max_inactivity
+        self.datalog = {
+            "endpoint": raw_params.datalog.endpoint,
+            "exclude": list(raw_params.datalog.exclude_fields),
+        }
+        self.environment = {
+            "name": raw_params.environment.name,
+            "endpoint": raw_params.environment.endpoint,
+            "implementation": raw_params.environment.implementation,
+        }
+        self.nb_actors = len(raw_params.actors)
+
+    def _raw(self) -> common_pb2.TrialParams:
+        if self._raw_params is None:
+            raise CogmentError("LogParams: not set")
+        return self._raw_params
+
+    def get_serialization_type(self) -> int:
+        return 2
+
+    def serialize(self) -> bytes:
+        return self._raw().SerializeToString()
+
+    def deserialize(self, raw_string: bytes) -> None:
+        self._set(common_pb2.TrialParams.FromString(raw_string))
+
+    def get_trial_config(self) -> Any:
+        raw = self._raw()
+        if not raw.HasField("trial_config"):
+            return None
+        return self._cog_settings.trial.config_type.FromString(raw.trial_config.content)
+
+    def get_environment_config(self) -> Any:
+        raw = self._raw()
+        if not raw.environment.HasField("config"):
+            return None
+        return self._cog_settings.environment.config_type.FromString(raw.environment.config.content)
+
+    def get_actor_index(self, actor_name: str) -> int | None:
+        if self._actor_indexes is None:
+            self._actor_indexes = {a.name: i for i, a in enumerate(self._raw().actors)}
+        return self._actor_indexes.get(actor_name)
+
+    def get_actor_name(self, actor_index: int) -> str:
+        return self._raw().actors[actor_index].name
+
+    def get_actor(self, actor_index: int) -> dict[str, Any]:
+        actor = self._raw().actors[actor_index]
+        spec = self._cog_settings.actor_classes[actor.actor_class]
+        config = None
+        if actor.HasField("config") and spec.config_type is not None:
+            config = spec.config_type.FromString(actor.config.content)
+        return {
+            "name": actor.name,
+            "actor_class": actor.actor_class,
+            "endpoint": actor.endpoint,
+            "implementation": actor.implementation,
+            "config": config,
+            "action_space": spec.action_space,
+            "observation_space": spec.observation_space,
+        }
 
 
 class LogSample:
@@ -26,7 +116,10 @@ class LogSample:
 
     _SERIALIZATION_TYPE = 2
 
-    def __init__(self, params: TrialParameters[Any, Any]) -> None:
+    def __init__(self, params: TrialParameters[Any, Any] | LogParams) -> None:
+        if isinstance(params, LogParams):
+            deprecated("LogSample(LogParams) is deprecated; give the TrialParameters")
+            params = TrialParameters.from_proto(params._cog_settings, params._raw())
         if not isinstance(params, TrialParameters):
             raise CogmentError(
                 f"LogSample needs the TrialParameters of the trial, got [{type(params).__name__}]"
@@ -179,10 +272,11 @@ class DatalogSession:
             yield sample
 
     @property
-    def trial_params(self) -> TrialParameters[Any, Any]:
+    def trial_params(self) -> LogParams:
         """Deprecated: use ``trial_parameters``."""
         deprecated("DatalogSession.trial_params is deprecated; use trial_parameters")
-        return self.trial_parameters
+        params = self.trial_parameters
+        return LogParams._of(params._cog_settings, params.to_proto())
 
     def _new_sample(self, sample: datalog_pb2.DatalogSample) -> None:
         # Samples arriving before start() are kept (the published SDK dropped them).

@@ -1,5 +1,5 @@
 """Published module name ``cogment.datalog``. Thin re-export of :mod:`cogment._datalog`."""
 
-from cogment._datalog import DatalogSession, LogSample
+from cogment._datalog import DatalogSession, LogParams, LogSample
 
-__all__ = ["DatalogSession", "LogSample"]
+__all__ = ["DatalogSession", "LogParams", "LogSample"]

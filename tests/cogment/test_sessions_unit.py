@@ -122,3 +122,23 @@ def test_recv_classes_repr() -> None:
     )
     text = repr(event)
     assert "ACTIVE" in text and "RecvObservation(tick_id=1" in text and "RecvReward(" in text
+
+
+def test_deprecated_log_params() -> None:
+    params = _params()
+    params.max_steps = 9
+    session = cogment.DatalogSession("t", "u", params)
+    with pytest.warns(DeprecationWarning, match="trial_params"):
+        legacy = session.trial_params
+    assert (legacy.max_steps, legacy.nb_actors) == (9, 3)
+    assert legacy.get_actor_index("b") == 1 and legacy.get_actor_name(2) == "c"
+    actor = legacy.get_actor(0)
+    assert actor["actor_class"] == "player" and actor["action_space"] is Action
+    assert legacy.get_trial_config() is None
+    with pytest.warns(DeprecationWarning, match="LogParams"):
+        copy = cogment.LogParams(SETTINGS)
+    copy.deserialize(legacy.serialize())
+    assert copy.nb_actors == 3
+    with pytest.warns(DeprecationWarning, match="LogSample\\(LogParams\\)"):
+        sample = cogment.LogSample(copy)
+    assert list(sample.all_actor_names()) == ["a", "b", "c"]
