@@ -162,7 +162,7 @@ def generate_files(
     python_modules = compiled.python_modules if compiled is not None else {}
     if layout == "package":
         prefix = f"{name}/"
-        for path, content in render_package_modules(model).items():
+        for path, content in render_package_modules(model, name).items():
             files[prefix + path] = content
         for path, content in [*python_modules.items(), *stubs.items()]:
             module = path.removesuffix(".pyi").removesuffix(".py").replace("/", ".")
@@ -177,7 +177,7 @@ def generate_files(
             files[prefix + path] = text.encode("utf-8")
         owned: str | None = name
     else:
-        files[f"{name}.py"] = render_legacy_module(model)
+        files[f"{name}.py"] = render_legacy_module(model, name)
         files.update(python_modules)
         files.update(stubs)
         owned = None

@@ -55,11 +55,14 @@ def _exported(model: SettingsModel, with_modules: Iterable[ProtoModule]) -> list
     return sorted(names)
 
 
-def render_package_modules(model: SettingsModel) -> dict[str, bytes]:
+def render_package_modules(model: SettingsModel, name: str) -> dict[str, bytes]:
     """The package's own modules (not the compiled protos), by path inside the package."""
     files = {
         "__init__.py": _render(
-            "package/__init__.py.jinja", model=model, exported=_exported(model, model.modules)
+            "package/__init__.py.jinja",
+            model=model,
+            name=name,
+            exported=_exported(model, model.modules),
         ),
         "py.typed": b"",
     }
@@ -74,8 +77,10 @@ def render_package_modules(model: SettingsModel) -> dict[str, bytes]:
     return files
 
 
-def render_legacy_module(model: SettingsModel) -> bytes:
-    """The single-module ``cog_settings.py`` (published layout, typed)."""
+def render_legacy_module(model: SettingsModel, name: str) -> bytes:
+    """The single-module ``<name>.py`` (published layout, typed)."""
     legacy_aliases = [m.legacy_alias for m in model.user_modules if m.legacy_alias]
     exported = _exported(model, model.modules) + legacy_aliases
-    return _render("legacy/cog_settings.py.jinja", model=model, exported=sorted(exported))
+    return _render(
+        "legacy/cog_settings.py.jinja", model=model, name=name, exported=sorted(exported)
+    )

@@ -4,6 +4,17 @@
 The published SDK's ``cog_settings.py`` layout: the compiled protos (``*_pb2``) sit
 next to this module and are imported as top-level modules. ``cogment generate
 --output <dir>`` writes the same content as a self-contained package instead.
+
+Example::
+
+    async def blue(session: cog_settings.BlueSession) -> None:
+        session.start()
+        async for event in session.all_events():
+            if event.observation is not None:
+                observation = event.observation.observation  # blue.Observation
+                session.do_action(...)  # a blue.Action
+
+    context.register_actor(blue, "blue", [cog_settings.actor_classes.blue])
 """
 
 from __future__ import annotations

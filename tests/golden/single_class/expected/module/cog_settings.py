@@ -4,6 +4,17 @@
 The published SDK's ``cog_settings.py`` layout: the compiled protos (``*_pb2``) sit
 next to this module and are imported as top-level modules. ``cogment generate
 --output <dir>`` writes the same content as a self-contained package instead.
+
+Example::
+
+    async def agent(session: cog_settings.AgentSession) -> None:
+        session.start()
+        async for event in session.all_events():
+            if event.observation is not None:
+                observation = event.observation.observation  # game.Observation
+                session.do_action(...)  # a game.Action
+
+    context.register_actor(agent, "agent", [cog_settings.actor_classes.agent])
 """
 
 from __future__ import annotations

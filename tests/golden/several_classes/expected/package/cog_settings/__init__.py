@@ -4,6 +4,17 @@
 Pass this package where the published SDK takes its ``cog_settings`` module
 (``cogment.Context(cog_settings=cog_settings, user_id=...)``). Annotate the
 implementations with the typed sessions; register them under ``actor_classes.<name>``.
+
+Example::
+
+    async def player(session: cog_settings.PlayerSession) -> None:
+        session.start()
+        async for event in session.all_events():
+            if event.observation is not None:
+                observation = event.observation.observation  # match.Observation
+                session.do_action(...)  # a match.PlayerAction
+
+    context.register_actor(player, "player", [cog_settings.actor_classes.player])
 """
 
 from __future__ import annotations

@@ -4,6 +4,17 @@
 Pass this package where the published SDK takes its ``cog_settings`` module
 (``cogment.Context(cog_settings=cog_settings, user_id=...)``). Annotate the
 implementations with the typed sessions; register them under ``actor_classes.<name>``.
+
+Example::
+
+    async def blue(session: cog_settings.BlueSession) -> None:
+        session.start()
+        async for event in session.all_events():
+            if event.observation is not None:
+                observation = event.observation.observation  # blue.Observation
+                session.do_action(...)  # a blue.Action
+
+    context.register_actor(blue, "blue", [cog_settings.actor_classes.blue])
 """
 
 from __future__ import annotations

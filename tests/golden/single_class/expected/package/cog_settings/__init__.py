@@ -4,6 +4,17 @@
 Pass this package where the published SDK takes its ``cog_settings`` module
 (``cogment.Context(cog_settings=cog_settings, user_id=...)``). Annotate the
 implementations with the typed sessions; register them under ``actor_classes.<name>``.
+
+Example::
+
+    async def agent(session: cog_settings.AgentSession) -> None:
+        session.start()
+        async for event in session.all_events():
+            if event.observation is not None:
+                observation = event.observation.observation  # game.Observation
+                session.do_action(...)  # a game.Action
+
+    context.register_actor(agent, "agent", [cog_settings.actor_classes.agent])
 """
 
 from __future__ import annotations

@@ -4,6 +4,17 @@
 Pass this package where the published SDK takes its ``cog_settings`` module
 (``cogment.Context(cog_settings=cog_settings, user_id=...)``). Annotate the
 implementations with the typed sessions; register them under ``actor_classes.<name>``.
+
+Example::
+
+    async def rover(session: cog_settings.RoverSession) -> None:
+        session.start()
+        async for event in session.all_events():
+            if event.observation is not None:
+                observation = event.observation.observation  # world.sensors.Reading
+                session.do_action(...)  # a world.Command
+
+    context.register_actor(rover, "rover", [cog_settings.actor_classes.rover])
 """
 
 from __future__ import annotations
