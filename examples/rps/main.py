@@ -45,27 +45,20 @@ class Progress:
             self.next_report = fraction + 0.25
 
 
-def trial_parameters(actors_url: str, target_score: int, seed: int) -> cogment.TrialParameters:
-    params = cogment.TrialParameters(
-        cog_settings,
+def trial_parameters(actors_url: str, target_score: int, seed: int) -> cog_settings.TrialParameters:
+    return cog_settings.trial_parameters(
         environment_name="referee",
         environment_endpoint=actors_url,
         environment_implementation="rps",
         environment_config=EnvConfig(target_score=target_score),
         max_steps=100 * target_score,
-    )
-    for name in PLAYERS:
-        params.actors.append(
-            cogment.ActorParameters(
-                cog_settings,
-                class_name="player",
-                name=name,
-                endpoint=actors_url,
-                implementation=name,
-                config=PlayerConfig(seed=seed),
+        actors=[
+            cog_settings.player_parameters(
+                name=name, endpoint=actors_url, implementation=name, config=PlayerConfig(seed=seed)
             )
-        )
-    return params
+            for name in PLAYERS
+        ],
+    )
 
 
 async def run(trials: int, target_score: int, concurrency: int) -> None:
