@@ -45,8 +45,10 @@ def check_max_steps_run(
     assert [each["type"] for each in env_sets] == ["ACTIVE"] * max_steps + ["ENDING"]
     for each in env_sets:
         assert [a["tick"] for a in each["actions"]] == [each["tick"]] * len(actors)
+        assert each["session_tick"] == each["tick"]  # get_tick_id() follows the action sets
     assert select(records, trial=trial, who="env", kind="final")
-    assert one(records, trial=trial, who="env", kind="exit")["last"] == "FINAL"
+    env_exit = one(records, trial=trial, who="env", kind="exit")
+    assert env_exit["last"] == "FINAL" and env_exit["over"] is True
     for name in actors:
         who = f"actor:{name}"
         observations = select(records, trial=trial, who=who, kind="observation")
@@ -55,7 +57,9 @@ def check_max_steps_run(
             observations,
         )
         assert [each["type"] for each in observations] == ["ACTIVE"] * (max_steps + 1) + ["ENDING"]
-        assert one(records, trial=trial, who=who, kind="exit")["last"] == "FINAL"
+        assert all(each["session_tick"] == each["tick"] for each in observations)
+        actor_exit = one(records, trial=trial, who=who, kind="exit")
+        assert actor_exit["last"] == "FINAL" and actor_exit["over"] is True
 
 
 def basic(records: list[Record]) -> None:
@@ -83,6 +87,22 @@ def max_steps(records: list[Record]) -> None:
     check_clean(records)
     check_max_steps_run(records, "five", ["p1", "ref"], 5)
     check_max_steps_run(records, "one", ["p1", "ref"], 1)
+    # do_action(None): the env gets the actor ACTIVE with a default-initialised action.
+    for each in select(records, trial="one", who="env", kind="actions"):
+        assert each["actions"][1] == {
+            "index": 1,
+            "tick": each["tick"],
+            "status": "ACTIVE",
+            "action": {"type": "RefereeAction", "fields": {}},
+        }
+    # ("*", obs) reaches every actor; auto_done_sending=False with sending_done() ends cleanly.
+    check_max_steps_run(records, "star", ["p1", "p2"], 2)
+    for name in ("p1", "p2"):
+        seen = [
+            o["observation"]["fields"]["seen"]
+            for o in select(records, trial="star", who=f"actor:{name}", kind="observation")
+        ]
+        assert seen == ["*@0", "*@1", "*@2", "*@3"]
     infos = {each["trial_id"]: each for each in select(records, who="controller", kind="info")}
     assert infos["five"]["tick"] == 6 and infos["five"]["state"] == "ENDED"  # observed §11
     assert infos["one"]["tick"] == 2

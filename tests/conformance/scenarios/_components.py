@@ -54,6 +54,10 @@ class EnvScript:
 
     #: End the trial from the environment after the action set of this tick (``None``: never).
     end_after: int | None = None
+    #: ``start(auto_done_sending=...)``; when False the env calls ``sending_done()`` after ``end``.
+    auto_done_sending: bool = True
+    #: Send every observation as ``("*", obs)`` (only for trials whose actors share a space).
+    broadcast: bool = False
 
     def observation(self, actor_name: str, class_name: str, tick: int) -> Any:
         return default_observation(actor_name, class_name, tick)
@@ -71,6 +75,8 @@ class ActorScript:
 
     #: Whether the actor answers observations with ``do_action``.
     acts: bool = True
+    #: ``start(auto_done_sending=...)``; when False the actor calls ``sending_done()`` on ENDING.
+    auto_done_sending: bool = True
 
     def action(self, session: Any, tick: int, event: Any) -> Any:
         return default_action(session, tick)
@@ -109,12 +115,14 @@ async def _environment(run: Run, script: EnvScript, session: Any) -> None:
     )
 
     def observations(tick: int) -> list[Any]:
+        if script.broadcast:
+            return [("*", script.observation("*", "player", tick))]
         return [
             (each.actor_name, script.observation(each.actor_name, each.actor_class_name, tick))
             for each in actors
         ]
 
-    session.start(observations(0))
+    session.start(observations(0), auto_done_sending=script.auto_done_sending)
     await script.on_start(run, session)
     tick = 0
     ended = False
@@ -128,6 +136,7 @@ async def _environment(run: Run, script: EnvScript, session: Any) -> None:
                 "actions",
                 type=event.type.name,
                 tick=tick,
+                session_tick=session.get_tick_id(),
                 actions=[action_data(each) for each in event.actions],
             )
             if ended:
@@ -139,11 +148,13 @@ async def _environment(run: Run, script: EnvScript, session: Any) -> None:
             if event.type == ENDING or script.end_after == tick - 1:
                 session.end(observations(tick))
                 ended = True
+                if not script.auto_done_sending:
+                    session.sending_done()
             else:
                 session.produce_observations(observations(tick))
         elif event.type == FINAL:
             record("final")
-    record("exit", last=last)
+    record("exit", last=last, over=session.is_trial_over())
 
 
 def register_actor(run: Run, impl_name: str, classes: list[str], script: ActorScript) -> None:
@@ -174,7 +185,7 @@ async def _actor(run: Run, script: ActorScript, session: Any) -> None:
         env=session.env_name,
         config=proto_data(session.config),
     )
-    session.start()
+    session.start(auto_done_sending=script.auto_done_sending)
     last = None
     async for event in session.all_events():
         last = event.type.name
@@ -184,14 +195,21 @@ async def _actor(run: Run, script: ActorScript, session: Any) -> None:
             record("rewards", type=event.type.name, rewards=[reward_data(r) for r in event.rewards])
         if event.observation is not None:
             tick = event.observation.tick_id
-            record("observation", type=event.type.name, **observation_data(event.observation))
+            record(
+                "observation",
+                type=event.type.name,
+                session_tick=session.get_tick_id(),
+                **observation_data(event.observation),
+            )
+            if event.type == ENDING and not script.auto_done_sending:
+                session.sending_done()
             if event.type == ACTIVE:
                 await script.on_observation(run, session, tick, event)
                 if script.acts:
                     session.do_action(script.action(session, tick, event))
         if event.type == FINAL:
             record("final")
-    record("exit", last=last)
+    record("exit", last=last, over=session.is_trial_over())
 
 
 def register_datalog(run: Run) -> None:
