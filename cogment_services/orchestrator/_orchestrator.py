@@ -105,6 +105,7 @@ class OrchestratorConfig:
     gc_frequency: int = 10
     tls: TlsFiles | None = None
     hook_timeout: float = 60.0
+    environment_init_timeout: float = 60.0
     stale_check_interval: float = 1.0
     grace_period: float = 2.0
     registration_source: str = "Self-Implicit"
@@ -419,7 +420,14 @@ class Orchestrator:
         if frequency <= 1 or self._start_counter % frequency == 0:
             self._collect_garbage()
         user_id = request.user_id
-        trial = Trial(trial_id, user_id, self, self._connector, self.metrics)
+        trial = Trial(
+            trial_id,
+            user_id,
+            self,
+            self._connector,
+            self.metrics,
+            env_init_timeout=self.config.environment_init_timeout,
+        )
         self.trials[trial_id] = trial
         try:
             params = await self._choose_params(request, trial_id, user_id)

@@ -118,6 +118,13 @@ class _Actor:
         self.reader: asyncio.Task[None] | None = None
 
 
+def _fail_join(actor: _Actor, reason: str) -> None:
+    future = actor.join_future
+    if future is not None and not future.done():
+        future.set_exception(LinkError(reason))
+        future.exception()  # retrieved: no "never retrieved" warning when nobody waits
+
+
 def _aggregate(sources: list[common_pb2.RewardSource]) -> float:
     total = 0.0
     weight = 0.0
@@ -138,6 +145,7 @@ class Trial:
         host: TrialHost,
         connector: Connector,
         metrics: OrchestratorMetrics | None = None,
+        env_init_timeout: float = 60.0,
     ) -> None:
         self.id = trial_id
         self.user_id = user_id
@@ -165,6 +173,8 @@ class Trial:
         self._env_link: EnvLink | None = None
         self._env_last_ack = asyncio.Event()
         self._env_reader: asyncio.Task[None] | None = None
+        self._env_init_timeout = env_init_timeout
+        self._env_init_error = ""
         self._datalog: DatalogRecorder | None = None
         self._run_task: asyncio.Task[None] | None = None
         self._started = False  # first observation set received
@@ -190,6 +200,11 @@ class Trial:
     def actor_state(self, name: str) -> ActorState:
         """Connection state of the actor ``name``."""
         return self._by_name[name].state
+
+    @property
+    def closed(self) -> bool:
+        """True once the trial ended and released its streams (its task finished)."""
+        return self.state == ENDED and (self._run_task is None or self._run_task.done())
 
     def duration_ns(self) -> int:
         """Trial duration so far (or until it ended), in nanoseconds."""
@@ -278,6 +293,7 @@ class Trial:
                 await self._hard_end("Failed to initialize all actors")
             elif not await self._connect_environment():
                 await self._hard_end("Failed to initialize environment")
+                self.end_reason = f"Failed to initialize environment [{self._env_init_error}]"
             await self.ended.wait()
         except asyncio.CancelledError:
             if self.state != ENDED:
@@ -380,28 +396,40 @@ class Trial:
         assert self.params is not None
         if self.params.environment.HasField("config"):
             init.config.CopyFrom(self.params.environment.config)
+        timeout = self._env_init_timeout
         try:
             await link.send(message)
-            while True:
-                reply = await link.receive()
-                if reply is None:
-                    raise LinkError("stream closed before init")
-                if reply.state == HEARTBEAT:
-                    await link.send(environment_pb2.EnvRunTrialInput(state=HEARTBEAT))
-                    continue
-                if reply.state == NORMAL and reply.WhichOneof("data") == "init_output":
-                    break
-                raise LinkError(
-                    "unexpected message before init "
-                    f"[{common_pb2.CommunicationState.Name(reply.state)}]"
-                )
-        except LinkError as error:
-            _log.warning("Trial [%s]: environment failed to initialize: %s", self.id, error)
+            await asyncio.wait_for(self._await_env_init(link), timeout or None)
+        except (LinkError, asyncio.TimeoutError) as error:
+            what = (
+                f"no init reply within {timeout}s"
+                if isinstance(error, asyncio.TimeoutError)
+                else str(error)
+            )
+            _log.warning("Trial [%s]: environment failed to initialize: %s", self.id, what)
+            self._env_init_error = what
+            link.abort()
             return False
         if self.state == ENDED:
             return True
         self._env_reader = asyncio.create_task(self._read_env(), name=f"env-{self.id}")
         return True
+
+    @staticmethod
+    async def _await_env_init(link: EnvLink) -> None:
+        while True:
+            reply = await link.receive()
+            if reply is None:
+                raise LinkError("stream closed before init")
+            if reply.state == HEARTBEAT:
+                await link.send(environment_pb2.EnvRunTrialInput(state=HEARTBEAT))
+                continue
+            if reply.state == NORMAL and reply.WhichOneof("data") == "init_output":
+                return
+            raise LinkError(
+                "unexpected message before init "
+                f"[{common_pb2.CommunicationState.Name(reply.state)}]"
+            )
 
     def join_client(
         self, link: ActorLink, actor_name: str | None, actor_class: str | None
@@ -869,8 +897,7 @@ class Trial:
         if actor.timer is not None:
             actor.timer.cancel()
             actor.timer = None
-        if actor.join_future is not None and not actor.join_future.done():
-            actor.join_future.cancel()
+        _fail_join(actor, reason)
         if actor.link is not None:
             actor.link.abort()
         if was_active:
@@ -929,8 +956,7 @@ class Trial:
         if self.state == RUNNING:
             self._set_state(TERMINATING)
         for actor in self._actors:
-            if actor.join_future is not None and not actor.join_future.done():
-                actor.join_future.cancel()
+            _fail_join(actor, f"trial ended: {details}")
         await self._send_end(details)
         self._mark_ended()
 
@@ -943,6 +969,12 @@ class Trial:
                 message.details = details
             sends.append(self._end_one(self._env_link, message))
         for actor in self._actors:
+            if actor.state is ActorState.CONNECTING:
+                # Still initialising: stop waiting for it.
+                _fail_join(actor, "trial ended")
+                if actor.link is not None:
+                    actor.link.abort()
+                continue
             if actor.link is not None and actor.state is ActorState.ACTIVE:
                 actor_message = common_pb2.ActorRunTrialInput(state=END)
                 if details:

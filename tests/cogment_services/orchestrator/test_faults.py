@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from cogment_services.orchestrator import Orchestrator
@@ -72,7 +74,8 @@ async def test_environment_unreachable(driver: Driver, orchestrator: Orchestrato
         params={"env": {"endpoint": "grpc://127.0.0.1:1"}, "actors": [{"name": "p1"}]},
     )
     assert r["final_state"] == "ENDED"
-    assert end_reason(orchestrator, r) == "Failed to initialize environment"
+    reason = end_reason(orchestrator, r)
+    assert reason is not None and reason.startswith("Failed to initialize environment [")
     await assert_still_serving(driver, orchestrator)
 
 
@@ -165,3 +168,39 @@ async def test_invalid_params_keep_the_server_serving(
     r = await driver.call("run_trial", orchestrator=orchestrator.endpoint, params={"actors": []})
     assert "INVALID_ARGUMENT" in r["start_error"]
     await assert_still_serving(driver, orchestrator)
+
+
+async def test_environment_that_never_initializes(driver: Driver) -> None:
+    async with Orchestrator(
+        lifecycle_port=0, host="127.0.0.1", environment_init_timeout=0.5
+    ) as orch:
+        r = await driver.call(
+            "run_trial",
+            orchestrator=orch.endpoint,
+            params={"env_config": {"mode": "no_start"}, "actors": [{"name": "p1"}]},
+        )
+        assert r["final_state"] == "ENDED"
+        assert end_reason(orch, r) == (
+            "Failed to initialize environment [no init reply within 0.5s]"
+        )
+
+
+async def test_hard_terminate_while_waiting_for_a_client_actor(
+    driver: Driver, orchestrator: Orchestrator
+) -> None:
+    r = await driver.call(
+        "run_trial",
+        orchestrator=orchestrator.endpoint,
+        terminate_after=0.3,
+        hard=True,
+        params={"actors": [{"name": "p1"}, {"name": "c1", "endpoint": "client"}]},
+    )
+    assert r["final_state"] == "ENDED"
+    assert end_reason(orchestrator, r) == "Externally requested"
+    trial = orchestrator.get_trial(r["trial_id"])
+    assert trial is not None
+    for _ in range(100):  # the trial task finishes: nothing left waiting for the client actor
+        if trial.closed:
+            break
+        await asyncio.sleep(0.05)
+    assert trial.closed

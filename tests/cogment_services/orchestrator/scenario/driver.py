@@ -58,6 +58,9 @@ async def environment(session):
     }
     try:
         actors = session.get_active_actors()
+        if mode == "no_start":
+            await asyncio.sleep(30)
+            return
         session.start([("*", data_pb2.Observation(tick=0))])
         async for event in session.all_events():
             etype = str(event.type).split(".")[-1]
@@ -91,7 +94,9 @@ async def environment(session):
             if mode == "hang":
                 await asyncio.sleep(3600)
             obs = [("*", data_pb2.Observation(tick=session.get_tick_id() + 1))]
-            if (etype == "ACTIVE" and end_at > 0 and session.get_tick_id() + 1 >= end_at) or etype == "ENDING":
+            if (
+                etype == "ACTIVE" and end_at > 0 and session.get_tick_id() + 1 >= end_at
+            ) or etype == "ENDING":
                 session.end(obs)
             else:
                 session.produce_observations(obs)
