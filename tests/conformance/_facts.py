@@ -233,6 +233,8 @@ def client_actors(records: list[Record]) -> None:
     assert one(records, who="actor:c2", kind="init")["config"]["fields"] == {"strength": 6}
     assert one(records, who="actor:cr", kind="init")["actor_class"] == "referee"
     assert len(select(records, who="joins", kind="joined")) == 3
+    refused = [(e["actor_name"], e["outcome"]) for e in select(records, who="refused_joins")]
+    assert refused == [("p1", "raised"), ("nobody", "raised")]
 
 
 def hooks(records: list[Record]) -> None:

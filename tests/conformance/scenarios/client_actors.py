@@ -1,5 +1,6 @@
 """client actors: ``cogment://client`` actors joined by name and by class (the first client actor
-of that class in index order that has not joined), next to a service actor."""
+of that class in index order that has not joined), next to a service actor; joins the orchestrator
+refuses (a service actor's name, an unknown name) fail."""
 
 from __future__ import annotations
 
@@ -29,6 +30,20 @@ async def scenario(run: Run) -> None:
     ]
     trial_id = await run.start(run.params(actors, max_steps=2), "t1")
     endpoint = cogment.Endpoint(run.args.actor_endpoint)
+
+    # Refused joins (the trial is PENDING): a service actor's name, an unknown name.
+    for name in ("p1", "nobody"):
+        try:
+            await asyncio.wait_for(
+                run.context.join_trial(trial_id=trial_id, endpoint=endpoint, actor_name=name), 10
+            )
+        except asyncio.TimeoutError:
+            outcome = "timeout"
+        except Exception:
+            outcome = "raised"
+        else:
+            outcome = "returned"
+        run.trace.add(trial_id, "refused_joins", "join", actor_name=name, outcome=outcome)
 
     async def join(**how: Any) -> None:
         await run.context.join_trial(trial_id=trial_id, endpoint=endpoint, **how)

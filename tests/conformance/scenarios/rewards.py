@@ -32,6 +32,8 @@ class RewardingReferee(ActorScript):
             session.add_reward(1.0, 1.0, ["*"])
             session.add_reward(5.0, 2.0, ["p2"], user_data=text("from the referee"))
             session.add_reward(-2.0, 1.0, ["referee.ref"])
+            session.add_reward(50.0, 1.0, ["referee.p1"])  # p1 is no referee: nobody
+            session.add_reward(60.0, 1.0, ["nobody"])  # unknown: nobody
 
 
 def setup(run: Run) -> None:
