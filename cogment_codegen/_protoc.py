@@ -50,7 +50,11 @@ def _captured_stderr_fd() -> Iterator[list[bytes]]:
     """Redirect file descriptor 2 to a temporary file; the list receives what was written."""
     sink: list[bytes] = []
     sys.stderr.flush()
-    saved = os.dup(2)
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all: protoc's messages are lost, its exit code is not
+        yield sink
+        return
     with tempfile.TemporaryFile() as capture:
         os.dup2(capture.fileno(), 2)
         try:

@@ -62,8 +62,12 @@ def load_marked_yaml(text: str, file: str) -> MarkedDocument:
     Raises ``SpecError`` for YAML syntax errors, duplicate keys and non-string keys.
     """
     loader = _Loader(text)
+    doc = MarkedDocument(file, None)
+    problems: list[Problem] = []
     try:
         node = loader.get_single_node()
+        if node is not None:
+            doc.data = _build(loader, node, (), doc, problems)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         what = err.problem or "invalid YAML"
@@ -76,11 +80,6 @@ def load_marked_yaml(text: str, file: str) -> MarkedDocument:
         raise SpecError(
             [Problem(Location(file, 1, 1), "(YAML syntax)", f"YAML syntax error: {err}")]
         ) from None
-    doc = MarkedDocument(file, None)
-    problems: list[Problem] = []
-    try:
-        if node is not None:
-            doc.data = _build(loader, node, (), doc, problems)
     finally:
         loader.dispose()
     if problems:

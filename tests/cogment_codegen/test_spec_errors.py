@@ -51,6 +51,11 @@ CASES: dict[str, tuple[str, str]] = {
         "cogment.yaml:2:1: (YAML syntax): YAML syntax error: while parsing a flow sequence, "
         "did not find expected ',' or ']'",
     ),
+    "unsafe yaml tag": (
+        'import:\n  proto: !!python/name:os.system ""\n',
+        "cogment.yaml:2:10: (YAML syntax): YAML syntax error: could not determine a constructor "
+        "for the tag 'tag:yaml.org,2002:python/name:os.system'",
+    ),
     "empty file": (
         "",
         "cogment.yaml:1:1: (top level): expected a mapping with at least the key 'import', "
