@@ -102,6 +102,12 @@ def _consume_outcome(task: asyncio.Future[Any]) -> None:
         _log.debug("Registry operation failed: %r", task.exception())
 
 
+def _close_opened(opening: asyncio.Future[BinaryIO]) -> None:
+    # The caller was cancelled while the stored data was being opened and checked.
+    if not opening.cancelled() and opening.exception() is None:
+        opening.result().close()
+
+
 def _discard_opened(opening: asyncio.Future[PendingData]) -> None:
     # The caller was cancelled while the temporary file was being created.
     if not opening.cancelled() and opening.exception() is None:
@@ -357,8 +363,12 @@ class ModelRegistryState:
                 raise
             return file
 
+        opening = asyncio.ensure_future(asyncio.to_thread(open_and_verify))
         try:
-            file = await asyncio.to_thread(open_and_verify)
+            file = await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            opening.add_done_callback(_close_opened)
+            raise
         except FileNotFoundError:
             raise NotFoundError(
                 f"Iteration [{record.number}] of model [{model_id}] is no longer stored"
