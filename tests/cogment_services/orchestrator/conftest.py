@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import shutil
 import subprocess
 import threading
@@ -29,7 +30,7 @@ def _reference_python() -> Path:
 class Driver:
     """The scenario driver subprocess (published SDK): services + controller scenarios."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, env: dict[str, str] | None = None) -> None:
         python = str(_reference_python())
         for name in ("cogment.yaml", "data.proto"):
             shutil.copy(SCENARIO_DIR / name, workdir / name)
@@ -57,6 +58,7 @@ class Driver:
             stderr=self._log,
             text=True,
             cwd=workdir,
+            env={**os.environ, **(env or {})},
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()

@@ -244,6 +244,8 @@ def make_params(spec):
             return me
         if value == "client":
             return "cogment://client"
+        if value == "discover":
+            return "cogment://discover"
         return value
 
     env = spec.get("env", {})
@@ -309,9 +311,16 @@ async def watch(controller, states, stop):
         return
 
 
+async def get_controller(url):
+    controller = CONTEXT.get_controller(Endpoint(url))
+    if asyncio.iscoroutine(controller):  # with a directory, the published SDK resolves first
+        controller = await controller
+    return controller
+
+
 async def run_trial(args):
     """Start one trial, optionally join client actors / terminate it; wait for the end."""
-    controller = CONTEXT.get_controller(Endpoint(args["orchestrator"]))
+    controller = await get_controller(args["orchestrator"])
     states = []
     stop = asyncio.Event()
     watcher = asyncio.ensure_future(watch(controller, states, stop)) if args.get("watch") else None
@@ -386,7 +395,7 @@ async def run_many(args):
 
 
 async def misc(args):
-    controller = CONTEXT.get_controller(Endpoint(args["orchestrator"]))
+    controller = await get_controller(args["orchestrator"])
     what = args["what"]
     if what == "versions":
         return await controller.get_remote_versions()
@@ -423,13 +432,23 @@ async def handle(line):
 
 async def main():
     global CONTEXT, PORT
-    CONTEXT = cogment.Context(cog_settings=cog_settings, user_id="scenario-user")
+    directory = os.environ.get("SCENARIO_DIRECTORY")
+    CONTEXT = cogment.Context(
+        cog_settings=cog_settings,
+        user_id="scenario-user",
+        directory_endpoint=Endpoint(directory) if directory else None,
+    )
     CONTEXT.register_environment(impl=environment, impl_name="env")
     CONTEXT.register_actor(impl=agent, impl_name="agent", actor_classes=["player", "observer"])
     CONTEXT.register_pre_trial_hook(impl=prehook)
     CONTEXT.register_datalog(impl=datalog)
     port = int(os.environ.get("SCENARIO_PORT", "0"))
-    server = asyncio.ensure_future(CONTEXT.serve_all_registered(ServedEndpoint(port=port)))
+    server = asyncio.ensure_future(
+        CONTEXT.serve_all_registered(
+            ServedEndpoint(port=port),
+            directory_registration_host="127.0.0.1" if directory else None,
+        )
+    )
     for _ in range(200):
         if CONTEXT.served_port:
             break
