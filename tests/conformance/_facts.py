@@ -254,6 +254,8 @@ def hooks(records: list[Record]) -> None:
     check_max_steps_run(records, "hooked", ["p1", "ref"], 2)
     env = one(records, trial="hooked", who="env", kind="init")
     assert env["config"]["fields"] == {"label": "hooked", "variant": 3}
+    assert one(records, who="controller", kind="boom")["outcome"] == "raised"
+    assert len(select(records, trial="boom", who="hook", kind="call")) == 1  # the pipeline stops
     # Explicit parameters skip the hooks.
     assert not select(records, trial="explicit", who="hook")
     check_max_steps_run(records, "explicit", ["p1"], 1)
@@ -295,7 +297,20 @@ def datalog(records: list[Record]) -> None:
     assert pairs == [("env", "p1"), ("p1", "env")]
     [late] = samples[2]["rewards"]
     assert (late["receiver"], late["tick"], late["value"]) == ("p1", 0, 4.0)
-    assert len(select(records, who="datalog", kind="exit")) == 3
+    assert len(select(records, who="datalog", kind="exit")) == 4
+    excluded = _samples(records, "excluded")
+    assert [(s["tick"], s["out_of_sync"]) for s in excluded] == [
+        (0, False),
+        (1, False),
+        (0, True),
+        (2, False),
+        (3, False),
+    ]
+    for sample in excluded:
+        assert sample["rewards"] == [] and sample["messages"] == []
+        assert sample["actions"] == {"p1": None}  # no actions in the sample at all
+        assert (sample["observations"]["p1"] is None) == sample["out_of_sync"]
+    assert _samples(records, "t1")[0]["rewards"] != []  # (not excluded there)
     # Special events on the newest sample when the end is decided (spec §8), the correct spelling
     # of the reference's "Evironment ended trial" accepted too.
     ended = _samples(records, "self-ending")
@@ -331,9 +346,16 @@ def optional(records: list[Record]) -> None:
         }
     # Silent optional actors are never dropped: they observe every tick; the ghost never runs.
     for name in ("p2", "ref"):
-        ticks = [o["tick"] for o in select(records, who=f"actor:{name}", kind="observation")]
-        assert ticks == [0, 1, 2, 3]
+        observed = select(records, trial="t1", who=f"actor:{name}", kind="observation")
+        assert [o["tick"] for o in observed] == [0, 1, 2, 3]
     assert not select(records, who="actor:ghost")
+    # A missing *required* actor hard-ends the trial even with a default action (spec §4).
+    assert not select(records, trial="required", who="env", kind="actions")
+    assert one(records, trial="required", who="env", kind="exit")["last"] != "FINAL"
+    for name in ("p1", "p2"):
+        observed = select(records, trial="required", who=f"actor:{name}", kind="observation")
+        assert [o["tick"] for o in observed] == [0]
+    assert one(records, who="controller", kind="required_ended")["state"] == "ENDED"
 
 
 def watch(records: list[Record]) -> None:

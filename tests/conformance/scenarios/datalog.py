@@ -76,6 +76,13 @@ async def scenario(run: Run) -> None:
     )
     trial_id = await run.start(params, "t1")
     await run.wait_ended([trial_id])
+    # Excluded fields are cleared in every sample.
+    params = run.params(
+        [run.actor("p1", "player", "plays")], max_steps=2, env_impl="env", datalog=True
+    )
+    params.datalog_exclude_fields = ["rewards", "messages", "actions"]
+    trial_id = await run.start(params, "excluded")
+    await run.wait_ended([trial_id])
     # The special events of an environment-ended and of a soft-terminated trial.
     for name in ("self-ending", "soft"):
         actors = [run.actor("p1", "player", "plays")]

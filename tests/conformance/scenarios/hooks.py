@@ -1,7 +1,7 @@
 # mypy: allow-subclassing-any
 """pre-trial hooks: the orchestrator lists this program's hook twice (the second call sees the
 first's output) over default parameters; ``start_trial(trial_config=...)`` goes through them,
-explicit ``trial_params`` skip them.
+explicit ``trial_params`` skip them; a hook that raises makes ``start_trial`` fail.
 
 Needs an orchestrator started with ``pre_trial_hooks=[grpc://127.0.0.1:<port>] * 2`` and the
 default parameters of ``HOOKS_DEFAULT_PARAMS`` (test_conformance.py), and ``--port <port>``."""
@@ -29,6 +29,8 @@ def setup(run: Run) -> None:
             trial_id, "hook", "call", user=session.get_user_id(), seen=run.params_data(params)
         )
         config = params.config
+        if config.tag == "boom":
+            raise RuntimeError("conformance: this hook refuses the trial on purpose")
         properties = dict(params.properties)
         if len(params.actors) == 0:
             properties["hooks"] = "1"
@@ -63,6 +65,17 @@ async def scenario(run: Run) -> None:
     await run.wait_ended([hooked])
     [info] = await run.controller.get_trial_info([hooked])
     run.record("hooked", properties=dict(sorted(dict(info.properties).items())))
+
+    # A failing hook makes start_trial fail.
+    try:
+        refused = await run.controller.start_trial(
+            trial_config=cog_settings.trial.config_type(tag="boom"),
+            trial_id_requested=run.requested_id("boom"),
+        )
+    except Exception:
+        run.record("boom", outcome="raised")
+    else:
+        run.record("boom", outcome="returned", returned=refused)
 
     params = run.params([run.actor("p1", "player", "plays")], max_steps=1)
     explicit = await run.start(params, "explicit")

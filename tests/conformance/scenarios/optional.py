@@ -1,7 +1,8 @@
 # mypy: allow-subclassing-any
 """optional actors: one that never acts with a default action (the env sees it ACTIVE with the
 default, the datalog DEFAULT), one that never acts without (UNAVAILABLE), one that cannot be
-reached (disengaged, UNAVAILABLE every tick); the required actor acts normally."""
+reached (disengaged, UNAVAILABLE every tick); the required actor acts normally. Then a required
+actor that never acts (with a default action): the trial is hard-ended at the first gathering."""
 
 from __future__ import annotations
 
@@ -51,6 +52,22 @@ async def scenario(run: Run) -> None:
     ]
     trial_id = await run.start(run.params(actors, max_steps=2, datalog=True), "t1")
     await run.wait_ended([trial_id])
+
+    # A required actor that does not act in time hard-ends the trial, default action or not.
+    actors = [
+        run.actor("p1", "player", "plays"),
+        run.actor(
+            "p2",
+            "player",
+            "silent",
+            response_timeout=0.3,
+            default_action=classes.player.action_space(move=-1),
+        ),
+    ]
+    trial_id = await run.start(run.params(actors, max_steps=2), "required")
+    await run.wait_ended([trial_id])
+    [info] = await run.controller.get_trial_info([trial_id])
+    run.record("required_ended", state=info.state.name)
 
 
 if __name__ == "__main__":
