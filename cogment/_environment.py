@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from typing import Generic
 
 from google.protobuf.message import Message
@@ -54,7 +54,7 @@ class EnvironmentSession(Session, Generic[ObsT, ActT, ConfigT]):
 
     def start(
         self,
-        observations: Sequence[tuple[str, ObsT]] | None = None,
+        observations: Iterable[tuple[str, ObsT]] | None = None,
         auto_done_sending: bool = True,
     ) -> None:
         """Start the environment; call it before any other method.
@@ -74,7 +74,7 @@ class EnvironmentSession(Session, Generic[ObsT, ActT, ConfigT]):
                 environment_pb2.EnvRunTrialOutput(state=_NORMAL, observation_set=first)
             )
 
-    def produce_observations(self, observations: Sequence[tuple[str, ObsT]]) -> None:
+    def produce_observations(self, observations: Iterable[tuple[str, ObsT]]) -> None:
         """Send observations to the actors; after an ENDING event they are the final ones."""
         if not self._can_send("observations"):
             return
@@ -82,7 +82,7 @@ class EnvironmentSession(Session, Generic[ObsT, ActT, ConfigT]):
         if self._ending and self._auto_done_sending:
             self._send_last_ack()
 
-    def end(self, final_observations: Sequence[tuple[str, ObsT]] | None = None) -> None:
+    def end(self, final_observations: Iterable[tuple[str, ObsT]] | None = None) -> None:
         """End the trial, sending the final observations. Message events can still arrive."""
         if not self._can_send("end"):
             return
@@ -113,19 +113,20 @@ class EnvironmentSession(Session, Generic[ObsT, ActT, ConfigT]):
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _send_observations(self, observations: Sequence[tuple[str, ObsT]]) -> None:
+    def _send_observations(self, observations: Iterable[tuple[str, ObsT]]) -> None:
         obs_set = self._build_observation_set(observations)
         self._outgoing.put_nowait(
             environment_pb2.EnvRunTrialOutput(state=_NORMAL, observation_set=obs_set)
         )
 
     def _build_observation_set(
-        self, observations: Sequence[tuple[str, ObsT]]
+        self, observations: Iterable[tuple[str, ObsT]]
     ) -> environment_pb2.ObservationSet:
         nb_actors = len(self._actors)
         actors_map = [-1] * nb_actors
         serialized: list[bytes] = []
         seen: dict[int, int] = {}  # id(observation) -> index in `serialized`
+        alive: list[object] = []  # keeps the observations seen alive, so their ids stay unique
         if (
             isinstance(observations, tuple)
             and len(observations) == 2
@@ -153,6 +154,7 @@ class EnvironmentSession(Session, Generic[ObsT, ActT, ConfigT]):
                     )
                 obs_index = len(serialized)
                 seen[key] = obs_index
+                alive.append(obs)
                 serialized.append(obs.SerializeToString())
             for actor_index in self._resolve_targets(target):
                 if actors_map[actor_index] != -1:

@@ -142,3 +142,15 @@ def test_deprecated_log_params() -> None:
     with pytest.warns(DeprecationWarning, match="LogSample\\(LogParams\\)"):
         sample = cogment.LogSample(copy)
     assert list(sample.all_actor_names()) == ["a", "b", "c"]
+
+
+def test_observations_from_a_generator_are_not_confused() -> None:
+    session = env_session()
+    session.start(
+        (name, Observation(name=name))
+        for name in ("a", "b")  # temporaries: ids may be reused
+    )
+    session._outgoing.get_nowait()
+    obs_set = session._outgoing.get_nowait().observation_set  # type: ignore[union-attr]
+    names = [Observation.FromString(obs_set.observations[i]).name for i in obs_set.actors_map]
+    assert names == ["a", "b"]
