@@ -424,6 +424,20 @@ def crash(records: list[Record]) -> None:
     assert one(records, who="controller", kind="ended")["state"] == "ENDED"
 
 
+def env_crash(records: list[Record]) -> None:
+    check_clean(records)
+    # Not the reference's defect (trial RUNNING forever): the trial ends, hard.
+    assert one(records, who="env", kind="raising")
+    assert [e["tick"] for e in select(records, trial="t1", who="env", kind="actions")] == [0, 1]
+    trial = select(records, trial="t1")
+    assert not [e for e in trial if e.get("type") == "ENDING" or e["kind"] == "final"]
+    for name in ("p1", "ref"):
+        ticks = [o["tick"] for o in select(records, who=f"actor:{name}", kind="observation")]
+        assert ticks == [0, 1]
+        assert one(records, who=f"actor:{name}", kind="exit")["last"] == "ACTIVE"
+    assert one(records, who="controller", kind="ended")["state"] == "ENDED"
+
+
 FACTS: dict[str, Callable[[list[Record]], None]] = {
     "max_steps": max_steps,
     "terminate": terminate,
@@ -437,6 +451,7 @@ FACTS: dict[str, Callable[[list[Record]], None]] = {
     "concurrent_trials": concurrent_trials,
     "reuse": reuse,
     "crash": crash,
+    "env_crash": env_crash,
     "basic": basic,
 }
 
@@ -527,4 +542,7 @@ MUTATIONS: dict[str, Callable[[list[Record]], list[Record]]] = {
     "concurrent_trials": lambda r: _drop(r, trial="c37", who="env", kind="final"),
     "reuse": lambda r: _edit(r, {"kind": "while_running"}, _set("returned", "dup")),
     "crash": _mutate_crash,
+    "env_crash": lambda r: _edit(
+        r, {"who": "controller", "kind": "ended"}, _set("state", "RUNNING")
+    ),
 }

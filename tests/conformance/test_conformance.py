@@ -46,6 +46,7 @@ SCENARIOS = [
     "concurrent_trials",
     "reuse",
     "crash",
+    "env_crash",
 ]
 
 #: Default parameters of the orchestrator of the ``hooks`` scenario (as a params file would give
