@@ -85,7 +85,8 @@ async def main() -> None:
                 class_name = actors[received.actor_index].actor_class_name
                 narrowed = getattr(session, f"{class_name}_action")(received)
                 note(f"environment.{class_name}_action", narrowed)
-            if rounds >= session.config.target:
+            target = session.config.target if session.config is not None else 1
+            if rounds >= target:
                 session.end(observations(rounds))
             else:
                 session.produce_observations(observations(rounds))

@@ -23,9 +23,11 @@ async def player(session: cog_settings.PlayerSession) -> None:
             print(observation.my_scor)  # type: ignore[attr-defined]
             wrong: RefereeObservation = observation  # type: ignore[assignment]
             del wrong
-    style: int = session.config.style  # type: ignore[assignment]
-    print(session.config.seed)  # type: ignore[attr-defined]
-    del style
+    print(session.config.style)  # type: ignore[union-attr]
+    if session.config is not None:
+        style: int = session.config.style  # type: ignore[assignment]
+        print(session.config.seed)  # type: ignore[attr-defined]
+        del style
 
 
 async def referee(session: cog_settings.RefereeSession) -> None:

@@ -23,6 +23,8 @@ async def environment(session: cog_settings.EnvironmentSession) -> None:
             del move
         session.produce_observations([("*", EnvConfig())])  # type: ignore[list-item]
         session.produce_observations([("*", Observation(my_scor=1))])  # type: ignore[call-arg]
-    target: str = session.config.target_score  # type: ignore[assignment]
+    print(session.config.target_score + 1)  # type: ignore[union-attr]
+    if session.config is not None:
+        target: str = session.config.target_score  # type: ignore[assignment]
+        del target
     session.end([("*", PlayerAction())])  # type: ignore[list-item]
-    del target

@@ -19,8 +19,8 @@ import cogment
 
 
 async def player(session: cog_settings.PlayerSession) -> None:
-    assert_type(session.config, PlayerConfig)
-    style: str = session.config.style
+    assert_type(session.config, PlayerConfig | None)
+    style: str = session.config.style if session.config is not None else "default"
     session.start()
     async for event in session.all_events():
         assert_type(event, cogment.RecvEvent[Observation, PlayerAction])

@@ -16,8 +16,8 @@ import cogment
 
 
 async def environment(session: cog_settings.EnvironmentSession) -> None:
-    assert_type(session.config, EnvConfig)
-    target = session.config.target_score
+    assert_type(session.config, EnvConfig | None)
+    target = session.config.target_score if session.config is not None else 3
     session.start([("player.*", Observation()), ("referee.*", RefereeObservation())])
     async for event in session.all_events():
         assert_type(

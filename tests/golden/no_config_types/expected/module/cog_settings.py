@@ -65,7 +65,7 @@ class WalkerSession(
 
     - ``event.observation.observation``: ``data.Position``
     - ``do_action(action)``: ``data.Step``
-    - ``config``: none
+    - ``config``: None (the spec declares no config type)
     """
 
 
@@ -122,7 +122,7 @@ class EnvironmentSession(
 
     - ``start``, ``produce_observations``, ``end``: ``EnvironmentObservation``
     - ``event.actions[i].action``: ``EnvironmentAction``
-    - ``config``: none
+    - ``config``: None (the spec declares no config type)
     - ``walker_action(event.actions[i])``: the action of a ``walker`` actor
     """
 

@@ -58,14 +58,14 @@ class PlayerSession(
     cogment.ActorSession[
         rps_pb2.Observation,
         rps_pb2.PlayerAction,
-        rps_pb2.PlayerConfig,
+        rps_pb2.PlayerConfig | None,
     ]
 ):
     """Session of an actor of class ``player``: what its implementation receives.
 
     - ``event.observation.observation``: ``rps.Observation``
     - ``do_action(action)``: ``rps.PlayerAction``
-    - ``config``: ``rps.PlayerConfig``
+    - ``config``: ``rps.PlayerConfig``, or None if the trial parameters give no config
     """
 
 
@@ -115,14 +115,14 @@ class EnvironmentSession(
     cogment.EnvironmentSession[
         EnvironmentObservation,
         EnvironmentAction,
-        rps_pb2.EnvConfig,
+        rps_pb2.EnvConfig | None,
     ]
 ):
     """Session of the environment: what its implementation receives.
 
     - ``start``, ``produce_observations``, ``end``: ``EnvironmentObservation``
     - ``event.actions[i].action``: ``EnvironmentAction``
-    - ``config``: ``rps.EnvConfig``
+    - ``config``: ``rps.EnvConfig``, or None if the trial parameters give no config
     - ``player_action(event.actions[i])``: the action of a ``player`` actor
     """
 

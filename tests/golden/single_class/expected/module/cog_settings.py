@@ -58,14 +58,14 @@ class AgentSession(
     cogment.ActorSession[
         game_pb2.Observation,
         game_pb2.Action,
-        game_pb2.AgentConfig,
+        game_pb2.AgentConfig | None,
     ]
 ):
     """Session of an actor of class ``agent``: what its implementation receives.
 
     - ``event.observation.observation``: ``game.Observation``
     - ``do_action(action)``: ``game.Action``
-    - ``config``: ``game.AgentConfig``
+    - ``config``: ``game.AgentConfig``, or None if the trial parameters give no config
     """
 
 
@@ -115,14 +115,14 @@ class EnvironmentSession(
     cogment.EnvironmentSession[
         EnvironmentObservation,
         EnvironmentAction,
-        game_pb2.EnvConfig,
+        game_pb2.EnvConfig | None,
     ]
 ):
     """Session of the environment: what its implementation receives.
 
     - ``start``, ``produce_observations``, ``end``: ``EnvironmentObservation``
     - ``event.actions[i].action``: ``EnvironmentAction``
-    - ``config``: ``game.EnvConfig``
+    - ``config``: ``game.EnvConfig``, or None if the trial parameters give no config
     - ``agent_action(event.actions[i])``: the action of a ``agent`` actor
     """
 

@@ -62,14 +62,14 @@ class LoggerSession(
     cogment.ActorSession[
         sensors_pb2.Sample,
         sensors_pb2.Record,
-        google_protobuf_any_pb2.Any,
+        google_protobuf_any_pb2.Any | None,
     ]
 ):
     """Session of an actor of class ``logger``: what its implementation receives.
 
     - ``event.observation.observation``: ``sensors.Sample``
     - ``do_action(action)``: ``sensors.Record``
-    - ``config``: ``google.protobuf.Any``
+    - ``config``: ``google.protobuf.Any``, or None if the trial parameters give no config
     """
 
 
@@ -119,14 +119,14 @@ class EnvironmentSession(
     cogment.EnvironmentSession[
         EnvironmentObservation,
         EnvironmentAction,
-        sensors_pb2.EnvConfig,
+        sensors_pb2.EnvConfig | None,
     ]
 ):
     """Session of the environment: what its implementation receives.
 
     - ``start``, ``produce_observations``, ``end``: ``EnvironmentObservation``
     - ``event.actions[i].action``: ``EnvironmentAction``
-    - ``config``: ``sensors.EnvConfig``
+    - ``config``: ``sensors.EnvConfig``, or None if the trial parameters give no config
     - ``logger_action(event.actions[i])``: the action of a ``logger`` actor
     """
 

@@ -56,14 +56,14 @@ class PilotSession(
     cogment.ActorSession[
         nested_pb2.Pilot.Observation.View,
         nested_pb2.Pilot.Action,
-        nested_pb2.Pilot.Config,
+        nested_pb2.Pilot.Config | None,
     ]
 ):
     """Session of an actor of class ``pilot``: what its implementation receives.
 
     - ``event.observation.observation``: ``nest.Pilot.Observation.View``
     - ``do_action(action)``: ``nest.Pilot.Action``
-    - ``config``: ``nest.Pilot.Config``
+    - ``config``: ``nest.Pilot.Config``, or None if the trial parameters give no config
     """
 
 
@@ -113,14 +113,14 @@ class EnvironmentSession(
     cogment.EnvironmentSession[
         EnvironmentObservation,
         EnvironmentAction,
-        nested_pb2.Env.Config,
+        nested_pb2.Env.Config | None,
     ]
 ):
     """Session of the environment: what its implementation receives.
 
     - ``start``, ``produce_observations``, ``end``: ``EnvironmentObservation``
     - ``event.actions[i].action``: ``EnvironmentAction``
-    - ``config``: ``nest.Env.Config``
+    - ``config``: ``nest.Env.Config``, or None if the trial parameters give no config
     - ``pilot_action(event.actions[i])``: the action of a ``pilot`` actor
     """
 

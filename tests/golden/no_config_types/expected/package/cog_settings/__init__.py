@@ -61,7 +61,7 @@ class WalkerSession(
 
     - ``event.observation.observation``: ``data.Position``
     - ``do_action(action)``: ``data.Step``
-    - ``config``: none
+    - ``config``: None (the spec declares no config type)
     """
 
 
@@ -118,7 +118,7 @@ class EnvironmentSession(
 
     - ``start``, ``produce_observations``, ``end``: ``EnvironmentObservation``
     - ``event.actions[i].action``: ``EnvironmentAction``
-    - ``config``: none
+    - ``config``: None (the spec declares no config type)
     - ``walker_action(event.actions[i])``: the action of a ``walker`` actor
     """
 

@@ -58,14 +58,14 @@ class PlayerSession(
     cogment.ActorSession[
         match_pb2.Observation,
         match_pb2.PlayerAction,
-        match_pb2.PlayerConfig,
+        match_pb2.PlayerConfig | None,
     ]
 ):
     """Session of an actor of class ``player``: what its implementation receives.
 
     - ``event.observation.observation``: ``match.Observation``
     - ``do_action(action)``: ``match.PlayerAction``
-    - ``config``: ``match.PlayerConfig``
+    - ``config``: ``match.PlayerConfig``, or None if the trial parameters give no config
     """
 
 
@@ -73,14 +73,14 @@ class RefereeSession(
     cogment.ActorSession[
         match_pb2.RefereeObservation,
         match_pb2.RefereeAction,
-        match_pb2.RefereeConfig,
+        match_pb2.RefereeConfig | None,
     ]
 ):
     """Session of an actor of class ``referee``: what its implementation receives.
 
     - ``event.observation.observation``: ``match.RefereeObservation``
     - ``do_action(action)``: ``match.RefereeAction``
-    - ``config``: ``match.RefereeConfig``
+    - ``config``: ``match.RefereeConfig``, or None if the trial parameters give no config
     """
 
 
@@ -95,7 +95,7 @@ class SpectatorSession(
 
     - ``event.observation.observation``: ``match.Observation``
     - ``do_action(action)``: ``match.PlayerAction``
-    - ``config``: none
+    - ``config``: None (the spec declares no config type)
     """
 
 
@@ -179,14 +179,14 @@ class EnvironmentSession(
     cogment.EnvironmentSession[
         EnvironmentObservation,
         EnvironmentAction,
-        match_pb2.EnvConfig,
+        match_pb2.EnvConfig | None,
     ]
 ):
     """Session of the environment: what its implementation receives.
 
     - ``start``, ``produce_observations``, ``end``: ``EnvironmentObservation``
     - ``event.actions[i].action``: ``EnvironmentAction``
-    - ``config``: ``match.EnvConfig``
+    - ``config``: ``match.EnvConfig``, or None if the trial parameters give no config
     - ``player_action(event.actions[i])``: the action of a ``player`` actor
     - ``referee_action(event.actions[i])``: the action of a ``referee`` actor
     - ``spectator_action(event.actions[i])``: the action of a ``spectator`` actor

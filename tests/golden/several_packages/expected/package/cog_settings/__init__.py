@@ -60,14 +60,14 @@ class BlueSession(
     cogment.ActorSession[
         blue_pb2.Observation,
         blue_pb2.Action,
-        common_pb2.ActorConfig,
+        common_pb2.ActorConfig | None,
     ]
 ):
     """Session of an actor of class ``blue``: what its implementation receives.
 
     - ``event.observation.observation``: ``blue.Observation``
     - ``do_action(action)``: ``blue.Action``
-    - ``config``: ``common.ActorConfig``
+    - ``config``: ``common.ActorConfig``, or None if the trial parameters give no config
     """
 
 
@@ -75,14 +75,14 @@ class RedSession(
     cogment.ActorSession[
         red_pb2.Observation,
         red_pb2.Action,
-        common_pb2.ActorConfig,
+        common_pb2.ActorConfig | None,
     ]
 ):
     """Session of an actor of class ``red``: what its implementation receives.
 
     - ``event.observation.observation``: ``red.Observation``
     - ``do_action(action)``: ``red.Action``
-    - ``config``: ``common.ActorConfig``
+    - ``config``: ``common.ActorConfig``, or None if the trial parameters give no config
     """
 
 
@@ -149,14 +149,14 @@ class EnvironmentSession(
     cogment.EnvironmentSession[
         EnvironmentObservation,
         EnvironmentAction,
-        common_pb2.EnvConfig,
+        common_pb2.EnvConfig | None,
     ]
 ):
     """Session of the environment: what its implementation receives.
 
     - ``start``, ``produce_observations``, ``end``: ``EnvironmentObservation``
     - ``event.actions[i].action``: ``EnvironmentAction``
-    - ``config``: ``common.EnvConfig``
+    - ``config``: ``common.EnvConfig``, or None if the trial parameters give no config
     - ``blue_action(event.actions[i])``: the action of a ``blue`` actor
     - ``red_action(event.actions[i])``: the action of a ``red`` actor
     """

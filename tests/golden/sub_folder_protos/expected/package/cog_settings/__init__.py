@@ -58,14 +58,14 @@ class RoverSession(
     cogment.ActorSession[
         sub_deeper_sensors_pb2.Reading,
         top_pb2.Command,
-        sub_config_pb2.RoverConfig,
+        sub_config_pb2.RoverConfig | None,
     ]
 ):
     """Session of an actor of class ``rover``: what its implementation receives.
 
     - ``event.observation.observation``: ``world.sensors.Reading``
     - ``do_action(action)``: ``world.Command``
-    - ``config``: ``world.config.RoverConfig``
+    - ``config``: ``world.config.RoverConfig``, or None if the trial parameters give no config
     """
 
 
@@ -115,14 +115,14 @@ class EnvironmentSession(
     cogment.EnvironmentSession[
         EnvironmentObservation,
         EnvironmentAction,
-        sub_config_pb2.WorldConfig,
+        sub_config_pb2.WorldConfig | None,
     ]
 ):
     """Session of the environment: what its implementation receives.
 
     - ``start``, ``produce_observations``, ``end``: ``EnvironmentObservation``
     - ``event.actions[i].action``: ``EnvironmentAction``
-    - ``config``: ``world.config.WorldConfig``
+    - ``config``: ``world.config.WorldConfig``, or None if the trial parameters give no config
     - ``rover_action(event.actions[i])``: the action of a ``rover`` actor
     """
 
