@@ -371,3 +371,43 @@ async def test_fifty_concurrent_trials(driver: Driver, orchestrator: Orchestrato
     assert len(results) == 50
     assert sorted(r["trial_id"] for r in results) == sorted(e["trial_id"] for e in each)
     assert all(r["final_state"] == "ENDED" and r["final_tick"] == 11 for r in results)
+
+
+async def test_reward_older_than_the_buffer_is_an_out_of_sync_sample(
+    driver: Driver, orchestrator: Orchestrator
+) -> None:
+    r = await driver.call(
+        "run_trial",
+        orchestrator=orchestrator.endpoint,
+        wait_for=["env", "p1", "p2", "datalog"],
+        params={
+            "max_steps": 6,
+            "datalog": "self",
+            "nb_buffered_ticks": 2,
+            "actors": [
+                {"name": "p1", "config": {"behaviour": "past_reward", "target": "p2", "value": 3}},
+                {"name": "p2"},
+            ],
+        },
+    )
+    samples = r["records"]["datalog"]
+    in_sync = [s for s in samples if not s["out_of_sync"]]
+    out_of_sync = [s for s in samples if s["out_of_sync"]]
+    assert [s["tick"] for s in in_sync] == list(range(8))
+    # Rewards sent at ticks 3..6 for ticks 0..3: their samples already left the buffer.
+    assert [s["tick"] for s in out_of_sync] == [0, 1, 2, 3]
+    assert all(s["state"] == "UNKNOWN" and s["nb_rewards"] == 1 for s in out_of_sync)
+    assert all(s["raw_events"] == ["Out of sync reward"] for s in out_of_sync)
+    assert r["records"]["p2"]["rewards"] == []
+
+
+async def test_ended_trials_are_garbage_collected(driver: Driver) -> None:
+    async with Orchestrator(lifecycle_port=0, host="127.0.0.1", gc_frequency=1) as orch:
+        params = {"max_steps": 1, "actors": [{"name": "p1"}]}
+        first = await driver.call("run_trial", orchestrator=orch.endpoint, params=params)
+        assert orch.get_trial(first["trial_id"]) is not None  # ENDED, still visible
+        second = await driver.call("run_trial", orchestrator=orch.endpoint, params=params)
+        assert orch.get_trial(first["trial_id"]) is None  # collected by the next StartTrial
+        assert orch.get_trial(second["trial_id"]) is not None
+        infos = await driver.call("misc", orchestrator=orch.endpoint, what="info_all")
+        assert [i[0] for i in infos] == [second["trial_id"]]

@@ -161,8 +161,11 @@ async def agent(session):
                     confidence=config.confidence or 1.0,
                     to=[config.target],
                 )
-            if behaviour == "past_reward" and tick >= 1:
-                session.add_reward(value=5.0, confidence=1.0, to=[config.target], tick_id=tick - 1)
+            lag = (config.value or 1) if config is not None else 1
+            if behaviour == "past_reward" and tick >= lag:
+                session.add_reward(
+                    value=5.0, confidence=1.0, to=[config.target], tick_id=tick - lag
+                )
             if behaviour == "message":
                 session.send_message(data_pb2.Note(text=f"from {session.name}"), to=[config.target])
             session.do_action(data_pb2.Action(value=config.value if config is not None else tick))
