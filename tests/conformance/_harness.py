@@ -204,6 +204,7 @@ class RunResult:
     returncode: int
     lines: list[str]
     stderr: str
+    path: Path | None = None
 
     @property
     def records(self) -> list[dict[str, Any]]:
@@ -212,7 +213,8 @@ class RunResult:
     def describe(self) -> str:
         tail = "\n".join(self.stderr.strip().splitlines()[-40:])
         return (
-            f"{self.sdk} run of {self.scenario!r} exited {self.returncode}; stderr (tail):\n{tail}"
+            f"{self.sdk} run of {self.scenario!r} exited {self.returncode} (trace {self.path});"
+            f" stderr (tail):\n{tail}"
         )
 
 
@@ -274,7 +276,7 @@ def run_scenario(
         ) from error
     _check_sdk(sdk, python, done.stderr, done.returncode)
     lines = trace.read_text().splitlines() if trace.exists() else []
-    return RunResult(sdk, scenario, done.returncode, lines, done.stderr)
+    return RunResult(sdk, scenario, done.returncode, lines, done.stderr, trace)
 
 
 def _check_sdk(sdk: str, python: Path | str, stderr: str, returncode: int) -> None:
@@ -308,4 +310,6 @@ def assert_same_traces(reference: RunResult, ours: RunResult) -> None:
             n=2,
         )
     )
-    raise AssertionError(f"traces of {reference.scenario!r} differ:\n{diff}")
+    raise AssertionError(
+        f"traces of {reference.scenario!r} differ ({reference.path} vs {ours.path}):\n{diff}"
+    )
