@@ -1,4 +1,4 @@
-"""Cogment services in Python: Orchestrator (and Directory, Trial Datastore, Model Registry).
+"""Cogment services in Python: Orchestrator, Directory, Trial Datastore, Model Registry.
 
 Each service is an embeddable async context manager plus a CLI ``main(argv) -> int``
 (reached as ``cogment services <name> ...``). Names are imported lazily so that importing
@@ -45,3 +45,7 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
