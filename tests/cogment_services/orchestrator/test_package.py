@@ -17,7 +17,7 @@ def test_every_public_name_resolves() -> None:
 
 def test_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
-        _ = cogment_services.Nope  # type: ignore[attr-defined]
+        _ = cogment_services.Nope
 
 
 def test_import_is_lazy() -> None:
