@@ -101,5 +101,8 @@ for i, actor_class in enumerate(classes):
     assert isinstance(params.actors[i].default_action, actor_class.action_space)
 if trial_config is not None:
     assert isinstance(params.config, trial_config)
+hook = cog_settings.PrehookSession("trial-1", "user", params)
+assert isinstance(hook, cogment.PrehookSession)
+assert hook.trial_parameters.max_steps == 12
 print(f"trial parameters with {len(classes)} actors")
 print("OK")
