@@ -438,6 +438,20 @@ def env_crash(records: list[Record]) -> None:
     assert one(records, who="controller", kind="ended")["state"] == "ENDED"
 
 
+def refusals(records: list[Record]) -> None:
+    check_clean(records)
+    outcomes = {e["case"]: e["outcome"] for e in select(records, who="controller", kind="refused")}
+    assert outcomes == {
+        "no_actors": "raised",
+        "duplicate_names": "raised",
+        "named_like_env": "raised",
+        "unnamed": "raised",
+    }
+    assert one(records, who="controller", kind="unknown_info")["infos"] == []
+    assert select(records, who="controller", kind="unknown_terminated")
+    check_max_steps_run(records, "ok", ["p1"], 1)
+
+
 FACTS: dict[str, Callable[[list[Record]], None]] = {
     "max_steps": max_steps,
     "terminate": terminate,
@@ -452,6 +466,7 @@ FACTS: dict[str, Callable[[list[Record]], None]] = {
     "reuse": reuse,
     "crash": crash,
     "env_crash": env_crash,
+    "refusals": refusals,
     "basic": basic,
 }
 
@@ -529,6 +544,7 @@ def _mutate_crash(records: list[Record]) -> list[Record]:
 
 
 MUTATIONS: dict[str, Callable[[list[Record]], list[Record]]] = {
+    "refusals": lambda r: _edit(r, {"case": "named_like_env"}, _set("outcome", "returned")),
     "basic": lambda r: _edit(r, {"kind": "info"}, lambda i: i["infos"][0].update(tick=5)),
     "max_steps": lambda r: _drop(r, trial="five", who="env", kind="actions"),
     "terminate": lambda r: _edit(r, {"kind": "after_soft_terminate"}, _set("state", "TERMINATING")),

@@ -47,6 +47,7 @@ SCENARIOS = [
     "reuse",
     "crash",
     "env_crash",
+    "refusals",
 ]
 
 #: Default parameters of the orchestrator of the ``hooks`` scenario (as a params file would give
