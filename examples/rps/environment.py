@@ -47,6 +47,7 @@ def observations(
 
 async def rps_environment(session: EnvironmentSession) -> None:
     """Runs rounds until a player reaches ``config.target_score`` (or the trial is ended)."""
+    target_score = session.config.target_score if session.config is not None else 0
     names = [actor.actor_name for actor in session.get_active_actors()]
     scores = [0, 0]
     rounds = 0
@@ -62,7 +63,7 @@ async def rps_environment(session: EnvironmentSession) -> None:
             session.add_reward(-1.0, 1.0, [names[1 - winner]])
         rounds += 1
         next_observations = observations(names, scores, moves if len(moves) == 2 else None)
-        if event.type == cogment.EventType.ENDING or max(scores) >= session.config.target_score:
+        if event.type == cogment.EventType.ENDING or 0 < target_score <= max(scores):
             session.end(next_observations)
         else:
             session.produce_observations(next_observations)

@@ -41,7 +41,8 @@ async def heuristic_player(session: PlayerSession) -> None:
 
 async def random_player(session: PlayerSession) -> None:
     """Plays uniformly at random (seeded by its config, for reproducible runs)."""
-    rng = random.Random(session.config.seed or None)
+    seed = session.config.seed if session.config is not None else 0
+    rng = random.Random(seed or None)
     session.start()
     async for event in session.all_events():
         collect_rewards(session, event)

@@ -190,9 +190,12 @@ async def test_raising_hook_and_datalog_are_logged_and_end_their_calls(caplog: A
 
     ctx.register_pre_trial_hook(hook)
     ctx.register_datalog(datalog)
-    async with serving(ctx) as port, Orchestrator(
-        lifecycle_port=0, host="127.0.0.1", pre_trial_hooks=[f"grpc://127.0.0.1:{port}"]
-    ) as orch:
+    async with (
+        serving(ctx) as port,
+        Orchestrator(
+            lifecycle_port=0, host="127.0.0.1", pre_trial_hooks=[f"grpc://127.0.0.1:{port}"]
+        ) as orch,
+    ):
         controller = await ctx.get_controller(cogment.Endpoint(orch.endpoint))
         with pytest.raises(cogment.CogmentError, match="hook refuses"):
             await controller.start_trial(trial_config=TrialConfig(content=b"x"))
