@@ -8,7 +8,9 @@ serves until its stdin closes. Commands on stdin, one per line:
   threads) and of the event loop's thread (finer than /proc's 10 ms);
 - ``PROFILE START`` / ``PROFILE STOP`` (with ``--profile``): record the event loop's thread
   with cProfile (CPU-time clock, so waiting is not counted) between the two; ``STOP`` writes
-  ``FILE`` (``pstats`` format) and answers ``PROFILED``.
+  ``FILE`` (``pstats`` format) and answers ``PROFILED``;
+- ``MEMORY BASE`` / ``MEMORY TOP <n>`` (when started with ``-X tracemalloc=<frames>``): a
+  snapshot of Python allocations, then the growth since it by allocation site, as JSON.
 """
 
 from __future__ import annotations
@@ -16,16 +18,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import json
 import logging
 import sys
 import time
+import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 
 async def _serve(profile_to: str | None) -> None:
     from cogment_services.orchestrator import Orchestrator
 
     profiler = cProfile.Profile(time.thread_time) if profile_to else None
+    base: tracemalloc.Snapshot | None = None
     async with Orchestrator(lifecycle_port=0, host="127.0.0.1", prometheus_port=0) as orch:
         _say(f"READY {orch.lifecycle_port}")
         loop = asyncio.get_running_loop()
@@ -38,12 +44,45 @@ async def _serve(profile_to: str | None) -> None:
             line = raw.strip()
             if line == "CPU":
                 _say(f"CPU {time.process_time()!r} {time.thread_time()!r}")
+            elif line == "MEMORY BASE" and tracemalloc.is_tracing():
+                base = tracemalloc.take_snapshot()
+                _say("MEMORY")
+            elif line.startswith("MEMORY TOP ") and tracemalloc.is_tracing():
+                _say("MEMORY " + json.dumps(_memory_top(base, int(line.split()[2]))))
             elif line == "PROFILE START" and profiler is not None:
                 profiler.enable()
             elif line == "PROFILE STOP" and profiler is not None and profile_to is not None:
                 profiler.disable()
                 profiler.dump_stats(profile_to)
                 _say("PROFILED")
+
+
+def _memory_top(base: tracemalloc.Snapshot | None, top: int) -> dict[str, Any]:
+    """Python allocations since ``base``, by the innermost frame outside the Python install.
+
+    Library frames (stdlib, site-packages: asyncio, grpc) are skipped so the growth is charged
+    to the line of ours that caused it; the library that allocated is named in parentheses.
+    """
+    snapshot = tracemalloc.take_snapshot()
+    stats = snapshot.compare_to(base, "traceback") if base is not None else []
+    total = sum(stat.size_diff for stat in stats)
+    by_site: dict[str, int] = {}
+    for stat in stats:
+        frames = list(stat.traceback)  # most recent call last
+        site = next(
+            (f for f in reversed(frames) if "/lib/python3" not in f.filename),
+            frames[-1],
+        )
+        key = f"{_short(site.filename)}:{site.lineno}"
+        if frames[-1] is not site:  # allocated inside a library: say which
+            key += f" (in {_short(frames[-1].filename)})"
+        by_site[key] = by_site.get(key, 0) + stat.size_diff
+    ranked = sorted(by_site.items(), key=lambda kv: -kv[1])[:top]
+    return {"total_bytes": total, "top": ranked}
+
+
+def _short(filename: str) -> str:
+    return "/".join(filename.split("/")[-2:])
 
 
 def _say(text: str) -> None:

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -27,9 +28,15 @@ COMPONENTS_SCRIPT = HERE / "_components.py"
 class Sampler(Protocol):
     """Something watching the Orchestrator process during the measured part (a profiler)."""
 
-    def start(self, pid: int) -> None: ...
+    #: Extra interpreter options for the Orchestrator process (e.g. ``-X tracemalloc=25``).
+    python_options: Sequence[str]
 
-    def stop(self) -> None: ...
+    def start(self, orchestrator: Child) -> None: ...
+
+    def idle(self, orchestrator: Child) -> None:
+        """Held workloads: every trial is started and idle."""
+
+    def stop(self, orchestrator: Child) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -210,7 +217,8 @@ def run_one(
             port = 0
             orchestrator: Child | None = None
             if mode != "raw":
-                argv = [sys.executable, "-m", "bench.trials._orchestrator_process"]
+                options = list(sampler.python_options) if sampler is not None else []
+                argv = [sys.executable, *options, "-m", "bench.trials._orchestrator_process"]
                 if profile_to is not None:
                     argv += ["--profile", str(profile_to)]
                 orchestrator = Child("orchestrator", argv, ROOT, logs)
@@ -228,7 +236,7 @@ def run_one(
             if orchestrator is not None and profile_to is not None:
                 orchestrator.send("PROFILE START")
             if orchestrator is not None and sampler is not None:
-                sampler.start(orchestrator.pid)
+                sampler.start(orchestrator)
             orch_cpu0, orch_loop0 = (
                 _orchestrator_cpu(orchestrator) if orchestrator is not None else (0.0, 0.0)
             )
@@ -241,6 +249,8 @@ def run_one(
                 if orch_pid:
                     result.orchestrator_idle_delta_kib = rss_kib(orch_pid) - orch_rss0
                 result.components_idle_delta_kib = rss_kib(components.pid) - comp_rss0
+                if orchestrator is not None and sampler is not None:
+                    sampler.idle(orchestrator)
                 components.send("RELEASE")
             done = json.loads(components.expect("DONE", workload.timeout + 30))
             if orchestrator is not None:
@@ -252,7 +262,7 @@ def run_one(
                     orchestrator.send("PROFILE STOP")
                     orchestrator.expect("PROFILED", 60)
                 if sampler is not None:
-                    sampler.stop()
+                    sampler.stop(orchestrator)
             # The components' own clock is finer than /proc's 10 ms ticks.
             result.components_cpu_s = float(
                 done.get("cpu_s", cpu_seconds(components.pid) - comp_cpu0)

@@ -1,18 +1,20 @@
 """Profile our Orchestrator under a trial workload (default: (a), one trial of 2,000 ticks).
 
 ``python -m bench.trials.profile [--ticks N] [--trials N] [--sdk reference|ours] [--top N]
-[--out FILE] [--py-spy [--native]]`` runs the workload with the chosen SDK's components against an Orchestrator
+[--out FILE] [--py-spy [--native]] [--memory TRIALS]`` runs the workload with the chosen SDK's components against an Orchestrator
 process recorded by cProfile, then prints where the Orchestrator's time went: the functions
 with the most own time, and the most cumulative time, as shares of the profiled total.
 cProfile (default) records the event loop's thread only, on a CPU-time clock; ``--py-spy``
 samples every thread instead (``pip install py-spy``; it must be allowed to ptrace), without
-instrumentation overhead. The raw file is kept with ``--out``.
+instrumentation overhead. The raw file is kept with ``--out``. ``--memory N`` holds N idle
+trials instead and shows, with tracemalloc, which allocation sites grew the Python heap.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import pstats
 import shutil
 import signal
@@ -20,9 +22,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from bench.trials._runner import Workload, generate_settings, reference_python, run_one
+from bench.trials._runner import Child, Workload, generate_settings, reference_python, run_one
 
 
 def _report(stats_file: Path, top: int, total_ticks: int) -> str:
@@ -66,22 +70,28 @@ def _report(stats_file: Path, top: int, total_ticks: int) -> str:
 class PySpy:
     """``py-spy record`` attached to the Orchestrator during the measured part (raw stacks)."""
 
+    python_options: Sequence[str] = ()
+
     def __init__(self, out: Path, rate: int, native: bool) -> None:
         self.out = out
         self.rate = rate
         self.native = native
         self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self, pid: int) -> None:
+    def start(self, orchestrator: Child) -> None:
         exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-        argv = [exe, "record", "--pid", str(pid), "--format", "raw", "-o", str(self.out)]
+        pid = str(orchestrator.pid)
+        argv = [exe, "record", "--pid", pid, "--format", "raw", "-o", str(self.out)]
         argv += ["--rate", str(self.rate), "--threads"]
         if self.native:
             argv.append("--native")
         self._process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(0.5)  # attached before the workload starts
 
-    def stop(self) -> None:
+    def idle(self, orchestrator: Child) -> None:
+        pass
+
+    def stop(self, orchestrator: Child | None = None) -> None:
         process, self._process = self._process, None
         if process is None:
             return
@@ -93,6 +103,45 @@ class PySpy:
             _, err = process.communicate()
         if not self.out.exists():
             raise RuntimeError(f"py-spy wrote nothing: {err.decode(errors='replace')[-400:]}")
+
+
+class PythonMemory:
+    """Where the Orchestrator's Python heap grows for idle trials (tracemalloc, 25 frames)."""
+
+    python_options: Sequence[str] = ("-X", "tracemalloc=25")
+
+    def __init__(self, top: int) -> None:
+        self.top = top
+        self.report: dict[str, Any] | None = None
+
+    def start(self, orchestrator: Child) -> None:
+        orchestrator.send("MEMORY BASE")
+        orchestrator.expect("MEMORY", 60)
+
+    def idle(self, orchestrator: Child) -> None:
+        orchestrator.send(f"MEMORY TOP {self.top}")
+        self.report = json.loads(orchestrator.expect("MEMORY", 120))
+
+    def stop(self, orchestrator: Child) -> None:
+        pass
+
+    def text(self, trials: int, rss_delta_kib: int | None) -> str:
+        if self.report is None:
+            return "no memory report (the workload did not reach its idle point)"
+        total = self.report["total_bytes"]
+        lines = [
+            f"Python heap growth for {trials} idle trials: {total / 1024 / trials:.1f} KiB/trial"
+            + (
+                f" of {rss_delta_kib / trials:.1f} KiB/trial RSS growth (the rest: gRPC core, "
+                "protobuf arenas, allocator)"
+                if rss_delta_kib
+                else ""
+            ),
+            f"top {self.top} allocation sites (innermost frame outside the standard library):",
+        ]
+        for site, size in self.report["top"]:
+            lines.append(f"{size / 1024 / trials:8.2f} KiB/trial {size / total:6.1%}  {site}")
+        return "\n".join(lines)
 
 
 def _frame_name(frame: str) -> str:
@@ -183,6 +232,27 @@ def _spy_report(raw: Path, top: int) -> str:
     return "\n".join(lines)
 
 
+def _components(sdk: str, work: Path) -> tuple[str, str, Path]:
+    reference = reference_python()
+    settings = generate_settings(work, reference)
+    if sdk == "reference":
+        return "reference", reference, settings["reference"]
+    return "ours-grpc", sys.executable, settings["ours"]
+
+
+def _memory_main(trials: int, sdk: str, top: int) -> int:
+    workload = Workload("d", "memory", trials, 2, hold=True)
+    memory = PythonMemory(top)
+    with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:
+        mode, python, folder = _components(sdk, Path(tmp))
+        run = run_one(workload, mode, python, folder, sampler=memory)
+    if run.error is not None:
+        print(f"the workload failed: {run.error}", file=sys.stderr)
+        return 1
+    print(memory.text(trials, run.orchestrator_idle_delta_kib))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.trials.profile", description=__doc__)
     parser.add_argument("--ticks", type=int, default=2000)
@@ -197,20 +267,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--native", action="store_true", help="py-spy: include C frames")
     parser.add_argument("--rate", type=int, default=250, help="py-spy: samples per second")
+    parser.add_argument(
+        "--memory",
+        type=int,
+        metavar="TRIALS",
+        help="instead: hold TRIALS idle trials and show where the Python heap grew (tracemalloc)",
+    )
     args = parser.parse_args(argv)
+    if args.memory:
+        return _memory_main(args.memory, args.sdk, args.top)
     workload = Workload("a", "profile", args.trials, args.ticks)
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:
         work = Path(tmp)
-        reference = reference_python()
-        settings = generate_settings(work, reference)
         out = args.out or work / ("orchestrator.spy" if args.py_spy else "orchestrator.pstats")
         spy = PySpy(out, args.rate, args.native) if args.py_spy else None
         stats_file = None if args.py_spy else out
-        mode, python, folder = (
-            ("reference", reference, settings["reference"])
-            if args.sdk == "reference"
-            else ("ours-grpc", sys.executable, settings["ours"])
-        )
+        mode, python, folder = _components(args.sdk, work)
         try:
             run = run_one(workload, mode, python, folder, stats_file, spy)
         finally:
