@@ -291,7 +291,7 @@ class Trial:
         try:
             if not await self._connect_actors():
                 await self._hard_end("Failed to initialize all actors")
-            elif not await self._connect_environment():
+            elif not await self._connect_environment() and self.state != ENDED:
                 await self._hard_end("Failed to initialize environment")
                 self.end_reason = f"Failed to initialize environment [{self._env_init_error}]"
             await self.ended.wait()
@@ -586,7 +586,9 @@ class Trial:
             self._datalog.new_sample(tick, obs, self.state)
         # Gathering state is set before the fan-out: actions may arrive while we still send.
         if self._gathering:
+            # A new observation set supersedes an unfinished gathering (and a final one ends it).
             self._stop_gathering_timers()
+            self._gathering = False
         if not final:
             self._gathering = True
             pending = self._pending
