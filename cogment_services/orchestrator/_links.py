@@ -70,7 +70,15 @@ class LinkError(Exception):
 
 
 class ResolutionError(Exception):
-    """An endpoint could not be resolved to an address."""
+    """An endpoint could not be resolved to an address.
+
+    ``invalid_argument`` is True when the endpoint can never be resolved here (e.g. a
+    discovery endpoint without a Directory), as opposed to a lookup that failed this time.
+    """
+
+    def __init__(self, message: str, invalid_argument: bool = False) -> None:
+        super().__init__(message)
+        self.invalid_argument = invalid_argument
 
 
 class ComponentLink(abc.ABC, Generic[SendT, RecvT]):
@@ -273,9 +281,12 @@ class StaticResolver:
         if endpoint.is_discovery:
             raise ResolutionError(
                 f"cannot resolve [{endpoint.url}]: no directory configured "
-                "(give --directory_endpoint, or use a grpc:// endpoint)"
+                "(give --directory_endpoint, or use a grpc:// endpoint)",
+                invalid_argument=True,
             )
-        raise ResolutionError(f"cannot resolve [{endpoint.url}] to a network address")
+        raise ResolutionError(
+            f"cannot resolve [{endpoint.url}] to a network address", invalid_argument=True
+        )
 
 
 class DirectoryResolver:

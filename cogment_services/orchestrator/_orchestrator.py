@@ -462,9 +462,12 @@ class Orchestrator:
         try:
             address = await self._resolver.resolve(endpoint)
         except ResolutionError as error:
-            raise StartTrialError(
-                grpc.StatusCode.FAILED_PRECONDITION, f"{where}: {error}"
-            ) from error
+            code = (
+                grpc.StatusCode.INVALID_ARGUMENT
+                if error.invalid_argument
+                else grpc.StatusCode.FAILED_PRECONDITION
+            )
+            raise StartTrialError(code, f"{where}: {error}") from error
         if address == CLIENT_ACTOR_URL and not client_allowed:
             raise StartTrialError(
                 grpc.StatusCode.INVALID_ARGUMENT,

@@ -149,6 +149,7 @@ async def test_stale_trial_is_ended(driver: Driver, orchestrator: Orchestrator) 
             "environment.endpoint",
         ),
         ({"env": {"endpoint": "cogment://discover"}, "actors": [{"name": "p1"}]}, "no directory"),
+        ({"env": {"endpoint": ""}, "actors": [{"name": "p1"}]}, "environment.endpoint"),
     ],
 )
 async def test_invalid_params_are_refused(
@@ -157,6 +158,7 @@ async def test_invalid_params_are_refused(
     r = await driver.call("run_trial", orchestrator=orchestrator.endpoint, params=params)
     assert "start_error" in r, r
     assert expected in r["start_error"]
+    assert "INVALID_ARGUMENT" in r["start_error"]
     # The refused trial is visible as ENDED, with the reason.
     failed = [t for t in orchestrator.trials.values() if t.end_reason and expected in t.end_reason]
     assert failed and all(t.state == 5 for t in failed)
