@@ -9,8 +9,8 @@ serves until its stdin closes. Commands on stdin, one per line:
 - ``PROFILE START`` / ``PROFILE STOP`` (with ``--profile``): record the event loop's thread
   with cProfile (CPU-time clock, so waiting is not counted) between the two; ``STOP`` writes
   ``FILE`` (``pstats`` format) and answers ``PROFILED``;
-- ``MEMORY BASE`` / ``MEMORY TOP <n>`` (when started with ``-X tracemalloc=<frames>``): a
-  snapshot of Python allocations, then the growth since it by allocation site, as JSON.
+- ``MEMORY BASE`` / ``MEMORY TOP <n>``: start tracemalloc and take a snapshot of Python
+  allocations, then report the growth since it by allocation site, as JSON.
 """
 
 from __future__ import annotations
@@ -44,7 +44,9 @@ async def _serve(profile_to: str | None) -> None:
             line = raw.strip()
             if line == "CPU":
                 _say(f"CPU {time.process_time()!r} {time.thread_time()!r}")
-            elif line == "MEMORY BASE" and tracemalloc.is_tracing():
+            elif line == "MEMORY BASE":
+                # Tracing from here only: tracing the imports too would take a minute.
+                tracemalloc.start(25)
                 base = tracemalloc.take_snapshot()
                 _say("MEMORY")
             elif line.startswith("MEMORY TOP ") and tracemalloc.is_tracing():

@@ -108,7 +108,7 @@ class PySpy:
 class PythonMemory:
     """Where the Orchestrator's Python heap grows for idle trials (tracemalloc, 25 frames)."""
 
-    python_options: Sequence[str] = ("-X", "tracemalloc=25")
+    python_options: Sequence[str] = ()
 
     def __init__(self, top: int) -> None:
         self.top = top
