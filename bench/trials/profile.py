@@ -125,18 +125,14 @@ class PythonMemory:
     def stop(self, orchestrator: Child) -> None:
         pass
 
-    def text(self, trials: int, rss_delta_kib: int | None) -> str:
+    def text(self, trials: int) -> str:
         if self.report is None:
             return "no memory report (the workload did not reach its idle point)"
         total = self.report["total_bytes"]
         lines = [
-            f"Python heap growth for {trials} idle trials: {total / 1024 / trials:.1f} KiB/trial"
-            + (
-                f" of {rss_delta_kib / trials:.1f} KiB/trial RSS growth (the rest: gRPC core, "
-                "protobuf arenas, allocator)"
-                if rss_delta_kib
-                else ""
-            ),
+            f"Python heap growth for {trials} idle trials: {total / 1024 / trials:.1f} KiB/trial "
+            "(compare with the suite's '(d) orch RSS/trial' run without tracing: the rest is gRPC "
+            "core, protobuf and the allocator; RSS here would include tracemalloc's own records)",
             f"top {self.top} allocation sites (innermost frame outside the standard library):",
         ]
         for site, size in self.report["top"]:
@@ -249,7 +245,7 @@ def _memory_main(trials: int, sdk: str, top: int) -> int:
     if run.error is not None:
         print(f"the workload failed: {run.error}", file=sys.stderr)
         return 1
-    print(memory.text(trials, run.orchestrator_idle_delta_kib))
+    print(memory.text(trials))
     return 0
 
 
