@@ -11,8 +11,10 @@ same run and reported as ratios to ``reference``:
   tick: the floor no framework beats;
 - ``ours-inprocess``: not built yet (a later issue); reported as n/a.
 
-``python -m bench trials`` (``--quick`` for smaller sizes); ``python -m bench.trials.profile``
-profiles our Orchestrator under workload (a).
+``python -m bench trials`` (``--quick`` for smaller sizes) or ``python -m bench.trials [--quick]
+[a b c d]``. ``python -m bench.trials.profile`` profiles our Orchestrator under workload (a)
+(cProfile, or ``--py-spy [--native]``); ``--memory N`` shows where its Python heap grows for N
+idle trials.
 """
 
 from bench.trials._suite import FULL, MODES, QUICK, Sizes, run, run_suite
