@@ -330,7 +330,7 @@ class Run:
 
     async def wait_ended(self, trial_ids: list[str], timeout: float = 20.0) -> None:
         """Wait until every trial is ENDED (or gone) and its components have returned."""
-        loop = asyncio.get_event_loop()
+        loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         pending = [each for each in trial_ids if each]
         while pending:
@@ -386,7 +386,8 @@ def main(setup: Setup, scenario: Scenario) -> None:
     try:
         asyncio.run(_run(args, trace, setup, scenario))
     except asyncio.TimeoutError:
-        sys.stderr.write(f"scenario timed out after {args.timeout:.0f} s\n")
+        traceback.print_exc()
+        sys.stderr.write(f"scenario timed out (whole-run limit {args.timeout:.0f} s)\n")
         trace.add(None, "~harness", "timeout")
         status = 3
     except BaseException:
