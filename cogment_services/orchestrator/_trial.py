@@ -47,7 +47,7 @@ ENDED = common_pb2.ENDED
 ENV_LAST_ACK_TIMEOUT = 60.0
 ACTORS_LAST_ACK_TIMEOUT = 30.0
 END_SEND_TIMEOUT = 5.0
-READER_GRACE = 5.0
+READER_GRACE = 2.0  # after END: time for the peers to close their side before we cancel
 
 _ACTOR_LAST = common_pb2.ActorRunTrialInput(state=LAST)
 _ACTOR_HEARTBEAT = common_pb2.ActorRunTrialInput(state=HEARTBEAT)

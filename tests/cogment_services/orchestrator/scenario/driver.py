@@ -418,6 +418,7 @@ async def misc(args):
     raise ValueError(what)
 
 
+KEEP = []  # long-lived tasks (the served endpoint)
 COMMANDS = {"run_trial": run_trial, "run_many": run_many, "misc": misc}
 CONTEXT = None
 
@@ -446,10 +447,12 @@ async def main():
     CONTEXT.register_pre_trial_hook(impl=prehook)
     CONTEXT.register_datalog(impl=datalog)
     port = int(os.environ.get("SCENARIO_PORT", "0"))
-    server = asyncio.ensure_future(
-        CONTEXT.serve_all_registered(
-            ServedEndpoint(port=port),
-            directory_registration_host="127.0.0.1" if directory else None,
+    KEEP.append(
+        asyncio.ensure_future(
+            CONTEXT.serve_all_registered(
+                ServedEndpoint(port=port),
+                directory_registration_host="127.0.0.1" if directory else None,
+            )
         )
     )
     for _ in range(200):
@@ -470,7 +473,10 @@ async def main():
         task = asyncio.ensure_future(handle(line.decode()))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
-    server.cancel()
+    # stdin closed: the test is over. Leave at once (SDK tasks may still wait on streams).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
