@@ -240,9 +240,13 @@ def run_scenario(
     workdir: Path,
     port: int = 0,
     timeout: float = SCENARIO_TIMEOUT,
+    programs: Path = SCENARIO_DIR,
 ) -> RunResult:
-    """Run ``scenarios/<scenario>.py`` with ``python`` and ``settings`` on PYTHONPATH."""
-    program = SCENARIO_DIR / f"{scenario}.py"
+    """Run ``<programs>/<scenario>.py`` with ``python`` and ``settings`` on PYTHONPATH.
+
+    The program is killed when it outlives ``timeout`` (a :class:`HarnessError` says so).
+    """
+    program = programs / f"{scenario}.py"
     if not program.exists():
         raise HarnessError(f"no scenario program {program}")
     workdir.mkdir(parents=True, exist_ok=True)
