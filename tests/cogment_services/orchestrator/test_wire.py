@@ -66,13 +66,14 @@ async def test_client_actor_rpc_refusals(orchestrator: Orchestrator) -> None:
             ((("trial-id", "unknown"),), grpc.StatusCode.NOT_FOUND),
         ):
             call = stub.RunTrial(metadata=metadata, timeout=5)
-            await call.write(
-                common_pb2.ActorRunTrialOutput(
-                    state=common_pb2.NORMAL,
-                    init_output=common_pb2.ActorInitialOutput(actor_name="x"),
-                )
-            )
+            # The refusal may already be there when we write (the server does not wait).
             with pytest.raises(grpc.aio.AioRpcError) as info:
+                await call.write(
+                    common_pb2.ActorRunTrialOutput(
+                        state=common_pb2.NORMAL,
+                        init_output=common_pb2.ActorInitialOutput(actor_name="x"),
+                    )
+                )
                 await call.read()
             assert info.value.code() == code
 
