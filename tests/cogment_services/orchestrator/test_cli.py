@@ -190,3 +190,37 @@ async def test_two_orchestrators_in_one_process_have_separate_metrics() -> None:
     ):
         assert first.lifecycle_port != second.lifecycle_port
         assert first.metrics.registry is not second.metrics.registry
+
+
+def test_cogment_dispatcher_runs_the_orchestrator_and_sigint_stops_it(tmp_path: Path) -> None:
+    status = tmp_path / "status"
+    log = tmp_path / "log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COGMENT_", "TRIAL_"))}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cogment",
+            "services",
+            "orchestrator",
+            "--lifecycle_port=0",
+            "--actor_port=0",
+            f"--status_file={status}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(log, "wb"),  # noqa: SIM115
+        env=env,
+    )
+    try:
+        wait_port(log)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and status.read_text() != "IR":
+            time.sleep(0.05)
+        assert status.read_text() == "IR"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(10) == 0
+        assert status.read_text() == "IRT"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)

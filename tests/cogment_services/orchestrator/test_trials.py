@@ -411,3 +411,26 @@ async def test_ended_trials_are_garbage_collected(driver: Driver) -> None:
         assert orch.get_trial(second["trial_id"]) is not None
         infos = await driver.call("misc", orchestrator=orch.endpoint, what="info_all")
         assert [i[0] for i in infos] == [second["trial_id"]]
+
+
+async def test_concurrent_trials_with_client_actors(
+    driver: Driver, orchestrator: Orchestrator
+) -> None:
+    each = [{"trial_id": f"clients-{i}"} for i in range(20)]
+    results = await driver.call(
+        "run_many",
+        timeout=120,
+        orchestrator=orchestrator.endpoint,
+        each=each,
+        join=[{"actor_class": "observer"}],
+        wait_for=["c1"],
+        params={
+            "max_steps": 5,
+            "actors": [{"name": "p1"}, {"name": "c1", "class": "observer", "endpoint": "client"}],
+        },
+    )
+    assert all(r["final_state"] == "ENDED" and r["final_tick"] == 6 for r in results), results
+    assert all("join_errors" not in r for r in results)
+    assert all(
+        [o[0] for o in r["records"]["c1"]["observations"]] == [0, 1, 2, 3, 4, 5, 6] for r in results
+    )
