@@ -24,7 +24,8 @@ def _table(results: list[Measurement]) -> str:
     lines = [header, "-" * len(header)]
     for m in results:
         ratio = f"{m.ratio:.2f}x" if m.ratio is not None else ""
-        lines.append(f"{m.workload:<34} {m.mode:<22} {m.value:>12.3f} {m.unit:<10} {ratio:>12}")
+        value = f"{m.value:>12.3f}" if m.available else f"{'n/a':>12}"
+        lines.append(f"{m.workload:<34} {m.mode:<22} {value} {m.unit:<10} {ratio:>12}")
     return "\n".join(lines)
 
 
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "results": [m.as_dict() for m in results],
     }
-    out.write_text(json.dumps(payload, indent=2) + "\n")
+    out.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
     print(f"\nwritten {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}")
     return 0
 

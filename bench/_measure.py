@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 import subprocess
 import time
@@ -25,14 +26,25 @@ class Measurement:
     @property
     def ratio(self) -> float | None:
         """How many times better than the baseline (>1 = better, whatever the unit's direction)."""
-        if self.baseline_value is None or self.baseline_value == 0 or self.value == 0:
+        if not self.available or self.baseline_value is None:
+            return None
+        if math.isnan(self.baseline_value) or self.baseline_value == 0 or self.value == 0:
             return None
         if self.higher_is_better:
             return self.value / self.baseline_value
         return self.baseline_value / self.value
 
+    @property
+    def available(self) -> bool:
+        """False for a mode that could not be measured (value NaN, reason in ``unit``)."""
+        return not math.isnan(self.value)
+
     def as_dict(self) -> dict[str, Any]:
+        """Strict-JSON view: an unavailable value or baseline becomes ``null``."""
         data = asdict(self)
+        for key in ("value", "baseline_value"):
+            if isinstance(data[key], float) and math.isnan(data[key]):
+                data[key] = None
         data["ratio"] = self.ratio
         return data
 
