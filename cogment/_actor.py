@@ -36,6 +36,9 @@ class ActorSession(Session, Generic[ObsT, ActT, ConfigT]):
     _KIND = "Actor"
 
     config: ConfigT
+    actor_class: str
+    class_name: str
+    env_name: str
 
     def __init__(
         self,
@@ -49,9 +52,9 @@ class ActorSession(Session, Generic[ObsT, ActT, ConfigT]):
         send_init_on_start: bool = True,
     ) -> None:
         super().__init__(trial_id, name, impl_name, config)
-        self.actor_class: str = actor_class.name
+        self.actor_class = actor_class.name
         """Name of the actor class of this actor (spec ``actor_classes:name``)."""
-        self.class_name: str = actor_class.name
+        self.class_name = actor_class.name
         """Same as ``actor_class`` (kept for compatibility)."""
         self.env_name = env_name
         """Name of the environment of the trial (to send it messages)."""

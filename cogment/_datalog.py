@@ -116,6 +116,12 @@ class LogSample:
 
     _SERIALIZATION_TYPE = 2
 
+    tick_id: int | None
+    out_of_sync: bool | None
+    timestamp: int | None
+    state: Any
+    events: list[str] | None
+
     def __init__(self, params: TrialParameters[Any, Any] | LogParams) -> None:
         if isinstance(params, LogParams):
             deprecated("LogSample(LogParams) is deprecated; give the TrialParameters")
@@ -128,11 +134,11 @@ class LogSample:
         self._nb_actors = len(params.actors)
         self._actor_indexes: dict[str, int] | None = None
         self._raw_sample = datalog_pb2.DatalogSample()
-        self.tick_id: int | None = None
-        self.out_of_sync: bool | None = None
-        self.timestamp: int | None = None
-        self.state: Any = None
-        self.events: list[str] | None = None
+        self.tick_id = None
+        self.out_of_sync = None
+        self.timestamp = None
+        self.state = None
+        self.events = None
 
     def _set(self, sample: datalog_pb2.DatalogSample) -> None:
         self._raw_sample = sample
@@ -235,6 +241,10 @@ class LogSample:
 
 class DatalogSession:
     """Session of a datalog for one trial: call ``start()`` then iterate ``all_samples()``."""
+
+    trial_id: str
+    user_id: str
+    trial_parameters: TrialParameters[Any, Any]
 
     def __init__(self, trial_id: str, user_id: str, trial_parameters: TrialParameters[Any, Any]):
         self.trial_id = trial_id

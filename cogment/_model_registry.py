@@ -268,6 +268,8 @@ class LatestModel(Generic[ModelT]):
         name: the name of the model.
     """
 
+    name: str
+
     def __init__(self, tracker: _Tracker[ModelT]) -> None:
         self._tracker = tracker
         self.name = tracker.name

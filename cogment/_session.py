@@ -327,6 +327,10 @@ class Session:
 
     _KIND: ClassVar[str] = "Session"
 
+    name: str
+    impl_name: str
+    config: Any
+
     def __init__(
         self,
         trial_id: str,
