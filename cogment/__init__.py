@@ -6,10 +6,8 @@ The published submodule names (``cogment.actor``, ``cogment.control``, ...) are 
 reachable as attributes of ``cogment`` (loaded on first access).
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
+import importlib as _importlib
+from typing import Any as _Any
 
 from cogment._actor import ActorClass, ActorClassList, ActorSession
 from cogment._context import Context
@@ -78,6 +76,7 @@ _SUBMODULES = frozenset(
         "context",
         "control",
         "datalog",
+        "datalog_service",
         "datastore",
         "directory",
         "endpoints",
@@ -98,10 +97,10 @@ _SUBMODULES = frozenset(
 _LAZY_NAMES = {"DatastoreFields": "cogment._datastore", "Model": "cogment._model_registry_v1"}
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     if name in _SUBMODULES:
-        return importlib.import_module(f"cogment.{name}")
+        return _importlib.import_module(f"cogment.{name}")
     module = _LAZY_NAMES.get(name)
     if module is not None:
-        return getattr(importlib.import_module(module), name)
+        return getattr(_importlib.import_module(module), name)
     raise AttributeError(f"module 'cogment' has no attribute '{name}'")
