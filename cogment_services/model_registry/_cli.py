@@ -141,6 +141,7 @@ async def _serve(args: argparse.Namespace) -> int:
         args.directory_registration_host,
         args.directory_registration_properties,
         ssl=tls.enabled,
+        tls=tls,
     )
 
     exporter = PrometheusExporter(server.metrics.registry, args.prometheus_port)

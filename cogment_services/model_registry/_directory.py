@@ -1,5 +1,9 @@
 """Registration of the Model Registry to a Directory (``--directory_endpoint``), through the
-runtime's Directory client (:mod:`cogment._directory`)."""
+runtime's Directory client (:mod:`cogment._directory`).
+
+With TLS (``tls``), the Directory is reached over TLS too, presenting this service's certificate
+(every outgoing channel of a TLS service uses TLS).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ import socket
 
 from cogment._directory import Directory
 from cogment._endpoint_url import ServiceType
+from cogment._endpoints import Endpoint
 from cogment._errors import CogmentError
-from cogment_services._server import ServiceStartupError
+from cogment_services._server import ServiceStartupError, TlsFiles
 
 __all__ = ["DirectoryRegistration", "parse_properties"]
 
@@ -40,6 +45,15 @@ def _own_address() -> str:
             return "127.0.0.1"
 
 
+def directory_endpoint(url: str, tls: TlsFiles | None) -> Endpoint:
+    """The Directory ``url``, over TLS with the service's PEM files when ``tls`` is given."""
+    endpoint = Endpoint(url)
+    if tls is not None:
+        endpoint.set_from_files(tls.private_key, tls.root_cert, tls.trust_chain)
+        endpoint.use_ssl = True
+    return endpoint
+
+
 class DirectoryRegistration:
     """Registers this service (type MODEL_REGISTRY) at start and deregisters it at stop.
 
@@ -53,8 +67,10 @@ class DirectoryRegistration:
         host: str | None = None,
         properties: str = "",
         ssl: bool = False,
+        tls: TlsFiles | None = None,
     ) -> None:
         self._endpoint = endpoint or ""
+        self._tls = tls if tls is not None and tls.enabled else None
         self._token = token or None
         self._host = host
         self._properties = parse_properties(properties)
@@ -63,7 +79,7 @@ class DirectoryRegistration:
 
     def _connect(self) -> Directory:
         try:
-            return Directory.connect(self._endpoint, self._token)
+            return Directory.connect(directory_endpoint(self._endpoint, self._tls), self._token)
         except CogmentError as error:
             raise ServiceStartupError(f"--directory_endpoint: {error}") from error
 

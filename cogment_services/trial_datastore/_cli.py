@@ -154,6 +154,7 @@ async def _serve(args: argparse.Namespace) -> int:
         args.directory_registration_host,
         args.directory_registration_properties,
         ssl=tls.enabled,
+        tls=tls,
     )
 
     exporter = PrometheusExporter(metrics_registry(lambda: service.store), args.prometheus_port)

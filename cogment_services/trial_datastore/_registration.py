@@ -2,7 +2,8 @@
 
 The service registers twice on its port, through the SDK's Directory client
 (:class:`cogment._directory.Directory`): as a DATASTORE (``TrialDatastoreSP``) and as a DATALOG
-(``DatalogSP``), non-permanently, and deregisters both when it stops.
+(``DatalogSP``), non-permanently, and deregisters both when it stops. With TLS (``tls``), the
+Directory is reached over TLS too, presenting this service's certificate.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import socket
 
 from cogment._directory import Directory
 from cogment._endpoint_url import ServiceType
+from cogment._endpoints import Endpoint
 from cogment._errors import CogmentError
 from cogment._version import __version__
-from cogment_services._server import ServiceStartupError
+from cogment_services._server import ServiceStartupError, TlsFiles
 
 __all__ = ["DirectoryRegistration", "parse_properties"]
 
@@ -56,8 +58,10 @@ class DirectoryRegistration:
         host: str | None = None,
         properties: str = "",
         ssl: bool = False,
+        tls: TlsFiles | None = None,
     ) -> None:
         self.endpoint = endpoint or ""
+        self._tls = tls if tls is not None and tls.enabled else None
         if self.endpoint and (
             not self.endpoint.startswith("grpc://") or len(self.endpoint) <= len("grpc://")
         ):
@@ -72,13 +76,21 @@ class DirectoryRegistration:
         self._ssl = ssl
         self._registered: list[tuple[int, str]] = []
 
+    def _directory_endpoint(self) -> Endpoint:
+        endpoint = Endpoint(self.endpoint)
+        if self._tls is not None:
+            tls = self._tls
+            endpoint.set_from_files(tls.private_key, tls.root_cert, tls.trust_chain)
+            endpoint.use_ssl = True
+        return endpoint
+
     async def register(self, port: int) -> None:
         """Register ``host:port``; raises :class:`ServiceStartupError` if it fails."""
         if not self.endpoint:
             return
         host = self._host or _own_address()
         try:
-            async with Directory.connect(self.endpoint, self._token) as directory:
+            async with Directory.connect(self._directory_endpoint(), self._token) as directory:
                 for service_type in _TYPES:
                     self._registered.append(
                         await directory.register_host(
@@ -101,7 +113,9 @@ class DirectoryRegistration:
         registered, self._registered = self._registered, []
         if not registered:
             return
-        async with Directory.connect(self.endpoint, self._token, timeout=5.0) as directory:
+        async with Directory.connect(
+            self._directory_endpoint(), self._token, timeout=5.0
+        ) as directory:
             for service_id, secret in registered:
                 try:
                     await directory.deregister_service(service_id, secret)
