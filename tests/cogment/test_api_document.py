@@ -10,6 +10,8 @@ tests; this file adds the few that no other test covers (logging level, environm
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import enum
 import importlib
 import inspect
@@ -868,3 +870,73 @@ def test_endpoint_uses_tls_when_the_private_key_is_set() -> None:
     assert endpoint.using_ssl()
     assert endpoint.url == "grpc://127.0.0.1:9000"
     assert cogment.Endpoint().url == "cogment://discover"
+
+
+# -- get_controller / get_datastore / get_model_registry_v2: awaited and published-program style --
+
+
+@pytest.mark.timeout(60)
+async def test_service_getters_work_awaited_and_plain(tmp_path: Any) -> None:
+    """The document has them ``async``; the published code returned the client directly for
+    ``grpc://`` endpoints, so programs call them with or without ``await``: both work."""
+    import cogment
+    from cogment_services.model_registry import ModelRegistryServer
+    from cogment_services.orchestrator import Orchestrator
+    from cogment_services.trial_datastore import TrialDatastore
+
+    ctx = cogment.Context(user_id="getters", cog_settings=None, prometheus_registry=None)
+    async with (
+        Orchestrator(lifecycle_port=0, host="127.0.0.1") as orch,
+        TrialDatastore(port=0) as datastore_server,
+        ModelRegistryServer(port=0, archive_dir=tmp_path) as registry_server,
+    ):
+        orchestrator = cogment.Endpoint(orch.endpoint)
+        awaited_controller = await ctx.get_controller(orchestrator)
+        plain_controller = ctx.get_controller(orchestrator)
+        for controller in (awaited_controller, plain_controller):
+            assert await controller.get_trial_info([]) == []
+            assert controller.has_specs()
+        assert type(awaited_controller).__name__ == "Controller"
+        assert await plain_controller is not None  # awaiting the plain result later also works
+
+        datastore = cogment.Endpoint(datastore_server.endpoint)
+        for store in (await ctx.get_datastore(datastore), ctx.get_datastore(datastore)):
+            assert await store.get_trials([]) == []
+
+        registry = await ctx.get_model_registry_v2(cogment.Endpoint(registry_server.endpoint))
+        assert registry.has_specs()
+        assert await registry.list_models() == []
+
+
+async def test_plain_getter_with_a_discovery_endpoint_explains_itself() -> None:
+    """A ``cogment://discover`` endpoint needs the Directory: the plain (not awaited) result
+    cannot be used, and the error says to await; awaiting without a directory says why."""
+    import cogment
+
+    ctx = cogment.Context(user_id="getters", cog_settings=None, prometheus_registry=None)
+    pending = ctx.get_controller()
+    with pytest.raises(cogment.CogmentError, match="await"):
+        pending.start_trial  # noqa: B018
+    with pytest.raises(cogment.CogmentError, match="directory"):
+        await pending
+
+
+def test_deprecated_and_refused_session_forms() -> None:
+    """``DatalogSession.get_all_samples`` is deprecated (still works); ``get_active_actors`` on an
+    actor session raises, as in the published SDK."""
+    import cogment
+    from cogment._actor import ActorSession
+    from cogment._datalog import DatalogSession
+
+    session = DatalogSession("t", "u", cogment.TrialParameters(None))
+    with pytest.warns(DeprecationWarning, match="get_all_samples"):
+        generator = session.get_all_samples()
+        assert inspect.isasyncgen(generator)
+        with contextlib.suppress(StopAsyncIteration):
+            asyncio.run(generator.__anext__())
+    from tests.cogment._runtime_helpers import Action, Observation
+
+    player = cogment.ActorClass("player", None, Action, Observation)
+    actor: ActorSession[Any, Any, None] = ActorSession("t", "p1", "impl", player, "env", None)
+    with pytest.raises(cogment.CogmentError):
+        actor.get_active_actors()
