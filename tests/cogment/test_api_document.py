@@ -940,3 +940,26 @@ def test_deprecated_and_refused_session_forms() -> None:
     actor: ActorSession[Any, Any, None] = ActorSession("t", "p1", "impl", player, "env", None)
     with pytest.raises(cogment.CogmentError):
         actor.get_active_actors()
+
+
+async def test_all_events_stops_when_sent_false_and_can_be_resumed() -> None:
+    """``all_events``: "The generator will exit ... if the generator is sent False (in which case
+    the callback function does not necessarily need to exit)"."""
+    import cogment
+    from cogment._environment import EnvironmentSession
+
+    session: EnvironmentSession[Any, Any, None] = EnvironmentSession(
+        "t", "env", "impl", [cogment.ActorInfo("a", "player")], None
+    )
+    session.start()
+    for _ in range(2):
+        session._post_event(cogment.RecvEvent(cogment.EventType.ACTIVE))
+    session._finish(final=True)
+    events = session.all_events()
+    first = await asyncio.wait_for(events.__anext__(), 5)
+    assert first.type is cogment.EventType.ACTIVE
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(events.asend(False), 5)
+    remaining = [event.type async for event in session.all_events()]
+    assert remaining == [cogment.EventType.ACTIVE, cogment.EventType.FINAL]
+    assert [event async for event in session.all_events()] == []
