@@ -842,7 +842,8 @@ def test_log_sample_accepts_log_params_with_a_deprecation_warning() -> None:
 
     params = cogment.TrialParameters(None, max_steps=3)
     params.actors = [cogment.ActorParameters(None, class_name="c", name="a")]
-    log_params = cogment.LogParams(None)
+    with pytest.warns(DeprecationWarning, match="LogParams"):
+        log_params = cogment.LogParams(None)
     log_params.deserialize(params.serialize())
     with pytest.warns(DeprecationWarning):
         sample = cogment.LogSample(log_params)
