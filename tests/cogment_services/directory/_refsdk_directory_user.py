@@ -1,6 +1,7 @@
 # mypy: ignore-errors
 # (runs on the published SDK, whose API our type stubs do not describe)
-"""Runs on the PUBLISHED SDK 2.10.1 (Python 3.10 oracle venv), never on ours.
+"""Runs on the PUBLISHED SDK 2.10.1 (Python 3.10 oracle venv) and, unchanged, on ours: only the
+public API both share is used (the same test code must give the same results).
 
 Usage: python _refsdk_directory_user.py <directory grpc:// endpoint>
 
@@ -11,17 +12,26 @@ for a line on stdin, stops serving (which deregisters) and prints ``DONE``.
 """
 
 import asyncio
+import contextlib
 import sys
 import types
 
+from google.protobuf import wrappers_pb2
+
 import cogment
+from cogment.actor import ActorClass, ActorClassList
 from cogment.directory import ServiceType
 
 
 async def main(directory_url: str) -> None:
     context = cogment.Context(
         user_id="interop",
-        cog_settings=types.ModuleType("cog_settings"),
+        cog_settings=types.SimpleNamespace(
+            actor_classes=ActorClassList(
+                ActorClass("player", None, wrappers_pb2.StringValue, wrappers_pb2.StringValue),
+                ActorClass("referee", None, wrappers_pb2.StringValue, wrappers_pb2.StringValue),
+            )
+        ),
         directory_endpoint=cogment.Endpoint(directory_url),
     )
 
@@ -62,8 +72,9 @@ async def main(directory_url: str) -> None:
     print("READY", context.served_port, flush=True)
 
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-    await context._grpc_server.stop(None)  # serve_all_registered returns and deregisters
-    await asyncio.wait_for(serving, 10)
+    serving.cancel()  # serve_all_registered deregisters on the way out
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(serving, 10)
     print("DONE", flush=True)
 
 

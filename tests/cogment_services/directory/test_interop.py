@@ -1,4 +1,5 @@
-"""The published SDK 2.10.1 (Python 3.10 oracle) against OUR Directory.
+"""The published SDK 2.10.1 (Python 3.10 oracle) against OUR Directory, and the same program on
+our SDK giving the same results.
 
 It registers its served services with ``serve_all_registered``, resolves ``cogment://discover``
 endpoints through our Directory, and deregisters on exit; our side checks the entries, health
@@ -15,6 +16,7 @@ import pytest
 
 from cogment._directory import Directory as DirectoryClient
 from cogment._endpoint_url import DiscoveryContext, DiscoveryQuery, ServiceType
+from cogment._version import __version__ as our_version
 from cogment_services.directory import Directory
 from tests._support.refsdk import reference_python
 
@@ -30,8 +32,14 @@ async def read_line(stream: asyncio.StreamReader, what: str) -> str:
     return line.decode().strip()
 
 
-async def test_published_sdk_registers_and_resolves_through_our_directory(tmp_path: Path) -> None:
-    python = await asyncio.to_thread(reference_python)
+@pytest.mark.parametrize("sdk", ["published", "ours"])
+async def test_published_sdk_registers_and_resolves_through_our_directory(
+    tmp_path: Path, sdk: str
+) -> None:
+    if sdk == "published":
+        python, version = await asyncio.to_thread(reference_python), "2.10.1"
+    else:
+        python, version = Path(sys.executable), our_version
     async with (
         Directory(port=0, health_check_interval=3600) as directory,
         DirectoryClient.connect(directory.endpoint, timeout=5) as client,
@@ -66,7 +74,7 @@ async def test_published_sdk_registers_and_resolves_through_our_directory(tmp_pa
                     "__actor_class": info.properties["__actor_class"],
                     "__implementation": "smart",
                     "__registration_source": "PythonSDK-Implicit",
-                    "__version": "2.10.1",
+                    "__version": version,
                     "team": "red",
                 }
             (environment,) = await client.inquire(DiscoveryQuery(ServiceType.ENVIRONMENT))
