@@ -169,3 +169,32 @@ async def test_clients_without_tls_or_without_a_certificate_are_refused(
         # The same orchestrator accepts the client certificate.
         trusted = await ctx.get_controller(client_endpoint(orch.endpoint, pki))
         assert await asyncio.wait_for(trusted.get_remote_versions(), 20)
+
+
+async def test_served_components_require_the_client_certificate(pki: dict[str, str]) -> None:
+    """``ServedEndpoint.root_certificates`` set: a peer without a certificate signed by those
+    roots (here: server-auth TLS only) is refused; with one it is served."""
+    from cogment._grpc import create_channel
+    from cogment.api import common_pb2, environment_pb2_grpc
+
+    async def environment(session: cogment.EnvironmentSession[Any, Any, Any]) -> None:
+        session.start()
+
+    ctx = cogment.Context(user_id="tls", cog_settings=SETTINGS, prometheus_registry=None)
+    ctx.register_environment(environment, "env-impl")
+    async with serving_tls(ctx, pki) as port:
+        url = f"grpc://127.0.0.1:{port}"
+        anonymous = cogment.Endpoint(url)
+        anonymous.root_certificates = _read(pki["ca.pem"])
+        for endpoint, accepted in ((anonymous, False), (client_endpoint(url, pki), True)):
+            channel = create_channel(endpoint)
+            try:
+                stub = environment_pb2_grpc.EnvironmentSPStub(channel)
+                call = stub.Version(common_pb2.VersionRequest(), timeout=10)
+                if accepted:
+                    assert (await call).versions
+                else:
+                    with pytest.raises(grpc.RpcError):
+                        await call
+            finally:
+                await channel.close(None)
