@@ -47,7 +47,7 @@ def _install(session: nox.Session, extras: str = "dev") -> None:
     if marker is not None and marker.exists() and marker.read_text() == digest:
         return
     session.install("--quiet", "--upgrade", "pip")
-    session.install("--quiet", "-e", f".[{extras}]")
+    session.install("--quiet", "-e", f".[{extras}]" if extras else ".")
     if marker is not None:
         marker.write_text(digest)
 
@@ -110,7 +110,7 @@ def bench(session: nox.Session) -> None:
 @nox.session(python=DEFAULT_PYTHON)
 def main(session: nox.Session) -> None:
     """The main job: the rock-paper-scissors example, a burst of real trials, embedded."""
-    _install(session, extras="dev")
+    _install(session, extras="")
     session.run("python", "-m", "examples.rps", *session.posargs)
 
 
