@@ -76,6 +76,7 @@ def typing(session: nox.Session) -> None:
     """mypy --strict over our packages, tests and the typing tests."""
     _install(session)
     session.run("mypy", "cogment", "cogment_codegen", "cogment_services", "tests", "bench")
+    _check_example(session)
 
 
 @nox.session(python=DEFAULT_PYTHON)
@@ -121,5 +122,15 @@ def ci(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "cogment", "cogment_codegen", "cogment_services", "tests", "bench")
+    _check_example(session)
     session.run("python", "tests/_support/refsdk.py")
     _pytest(session)
+
+
+def _check_example(session: nox.Session) -> None:
+    """The main job's code, on its generated settings, passes mypy --strict."""
+    spec = "examples/rps/cogment.yaml"
+    session.run(
+        "python", "-m", "cogment", "generate", "--quiet", "--spec", spec, "--output", "examples/rps"
+    )
+    session.run("mypy", "examples")
