@@ -72,6 +72,14 @@ async def join_trial(
     if not isinstance(trial_id, str) or not trial_id:
         raise CogmentError(f"join_trial: invalid trial_id [{trial_id!r}]")
 
+    attachment = getattr(context, "_inprocess", None)
+    if attachment is not None and attachment.accepts(endpoint.url):
+        from cogment._inprocess import join_trial_inprocess
+
+        await join_trial_inprocess(
+            context, attachment, trial_id, impl_name, actor_name, actor_class
+        )
+        return
     resolved = await context._resolve(endpoint, ServiceType.CLIENT_ACTOR)
     where = f"Trial [{trial_id}] - client actor [{actor_name or actor_class}]"
     metadata = call_metadata(context.metadata, [("trial-id", trial_id)])

@@ -105,6 +105,7 @@ class Context:
         self._serving = asyncio.Event()
         self._directory: Any = None
         self._owned_channels: list[grpc.aio.Channel] = []
+        self._inprocess: Any = None  # the embedded Orchestrator running, if any
 
     # -- properties -------------------------------------------------------------------------------
 
@@ -346,6 +347,20 @@ class Context:
         if endpoint is None:
             endpoint = Endpoint()
         await join_trial(self, trial_id, endpoint, impl_name, actor_name, actor_class)
+
+    def embedded_orchestrator(self, **settings: Any) -> Any:
+        """An Orchestrator in this process running this Context's components in-process
+        (extension): ``async with context.embedded_orchestrator() as orch: ...``.
+
+        Components whose endpoint is ``orch.components_endpoint`` (or this Context's served
+        address) run without sockets nor serialization of the streams; ``orch.get_controller()``
+        calls it directly; ``join_trial`` (default endpoint) joins in-process. ``settings`` are
+        ``cogment_services.OrchestratorConfig`` fields; give ``lifecycle_port`` to also serve
+        gRPC (none is opened otherwise).
+        """
+        from cogment_services.orchestrator._inprocess import EmbeddedOrchestrator
+
+        return EmbeddedOrchestrator(self, **settings)
 
     def get_controller(self, endpoint: Endpoint | None = None) -> PendingService[Controller]:
         """A ``Controller`` to start, terminate, inquire and watch trials on the orchestrator.

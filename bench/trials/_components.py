@@ -14,7 +14,9 @@ controller, and talks to the benchmark on stdin/stdout, one line each way per ph
 
 The benchmark reads both processes' CPU and memory from /proc between the phases.
 
-Usage: python _components.py <settings dir> <orchestrator endpoint> <workload json>
+Usage: python _components.py <settings dir> <orchestrator endpoint | inprocess> <workload json>
+(``inprocess``: ours only, the Orchestrator embedded in the components' Context, mode
+``ours-inprocess``)
 (workload: {"trials": N, "ticks": T, "hold": bool, "timeout": seconds}).
 """
 
@@ -169,13 +171,11 @@ async def _wait_trials(game: Game, ids: list[str], timeout: float) -> None:
         ) from None
 
 
-async def main(settings_dir: str, orchestrator: str, workload: dict[str, Any]) -> None:
-    sys.path.insert(0, settings_dir)
-    settings = importlib.import_module("cog_settings")
-    game = Game(settings, importlib.import_module("counting_pb2"))
-    context = cogment.Context(cog_settings=settings, user_id="bench")
-    context.register_environment(impl=game.environment, impl_name=ENV_IMPL)
-    context.register_actor(impl=game.counter, impl_name=ACTOR_IMPL, actor_classes=["counter"])
+#: The orchestrator argument of the ``ours-inprocess`` mode.
+INPROCESS = "inprocess"
+
+
+async def _serve(context: Any, orchestrator: str) -> tuple[str, Any]:
     server = asyncio.ensure_future(context.serve_all_registered(cogment.ServedEndpoint(port=0)))
     for _ in range(400):
         if context.served_port or server.done():
@@ -186,11 +186,28 @@ async def main(settings_dir: str, orchestrator: str, workload: dict[str, Any]) -
     if not context.served_port:
         raise RuntimeError("serve_all_registered did not start within 10 s")
     endpoint = f"grpc://127.0.0.1:{context.served_port}"
-    controller = context.get_controller(cogment.Endpoint(orchestrator))
+    return endpoint, context.get_controller(cogment.Endpoint(orchestrator))
+
+
+async def main(settings_dir: str, orchestrator: str, workload: dict[str, Any]) -> None:
+    sys.path.insert(0, settings_dir)
+    settings = importlib.import_module("cog_settings")
+    game = Game(settings, importlib.import_module("counting_pb2"))
+    context = cogment.Context(cog_settings=settings, user_id="bench")
+    context.register_environment(impl=game.environment, impl_name=ENV_IMPL)
+    context.register_actor(impl=game.counter, impl_name=ACTOR_IMPL, actor_classes=["counter"])
+    if orchestrator == INPROCESS:
+        # ours-inprocess: an Orchestrator embedded in this Context, no socket at all.
+        embedded = context.embedded_orchestrator()
+        await embedded.start()
+        endpoint = embedded.components_endpoint
+        controller = embedded.get_controller()
+    else:
+        endpoint, controller = await _serve(context, orchestrator)
     timeout = float(workload.get("timeout", 120))
     # Warm-up: channels opened, lazy imports done, before anything is measured.
     await _wait_trials(game, await _run_trials(game, controller, endpoint, 1, 3, False), timeout)
-    _say(f"READY {context.served_port}")
+    _say(f"READY {context.served_port or 0}")
     if (await _line()).strip() != "GO":
         return
     trials, ticks, hold = int(workload["trials"]), int(workload["ticks"]), bool(workload["hold"])

@@ -190,6 +190,8 @@ def _orchestrator_cpu(orchestrator: Child) -> tuple[float, float]:
 def _components_argv(mode: str, python: str, settings: Path, port: int, w: Workload) -> list[str]:
     if mode == "raw":
         return [python, "-m", "bench.trials._raw", str(settings), w.as_json()]
+    if mode == "ours-inprocess":
+        return [python, str(COMPONENTS_SCRIPT), str(settings), "inprocess", w.as_json()]
     endpoint = f"grpc://127.0.0.1:{port}"
     return [python, str(COMPONENTS_SCRIPT), str(settings), endpoint, w.as_json()]
 
@@ -216,7 +218,7 @@ def run_one(
         try:
             port = 0
             orchestrator: Child | None = None
-            if mode != "raw":
+            if mode not in ("raw", "ours-inprocess"):
                 options = list(sampler.python_options) if sampler is not None else []
                 argv = [sys.executable, *options, "-m", "bench.trials._orchestrator_process"]
                 if profile_to is not None:
@@ -226,7 +228,7 @@ def run_one(
                 port = int(orchestrator.expect("READY", 60))
             # Components run outside the checkout: the reference interpreter must not see our
             # ``cogment/`` folder (raw and ours need the checkout: they import ``bench``).
-            cwd = ROOT if mode == "raw" else logs
+            cwd = ROOT if mode == "raw" else logs  # ours-inprocess: cogment is installed
             components = Child(
                 "components", _components_argv(mode, python, settings, port, workload), cwd, logs
             )

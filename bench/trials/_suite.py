@@ -28,9 +28,7 @@ OURS_INPROCESS = "ours-inprocess"
 #: Every mode, in table order. ``reference`` is the baseline of the ratios.
 MODES = (REFERENCE, OURS_GRPC, RAW, OURS_INPROCESS)
 #: Modes not measurable yet, with the reason printed in their rows.
-#: ours-inprocess: components and Orchestrator in one asyncio loop without gRPC (a later issue);
-#: when it exists, add a branch in ``_measure_mode`` and remove it from here.
-NOT_YET: dict[str, str] = {OURS_INPROCESS: "later issue: in-process transport not built yet"}
+NOT_YET: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -212,6 +210,7 @@ def run_suite(sizes: Sizes, workloads: Sequence[str] = ("a", "b", "c", "d")) -> 
             REFERENCE: (reference, settings["reference"]),
             OURS_GRPC: (sys.executable, settings["ours"]),
             RAW: (sys.executable, settings["ours"]),
+            OURS_INPROCESS: (sys.executable, settings["ours"]),
         }
         for key in workloads:
             w = known[key]

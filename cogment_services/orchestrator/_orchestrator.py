@@ -110,6 +110,8 @@ class OrchestratorConfig:
     stale_check_interval: float = 1.0
     grace_period: float = 2.0
     registration_source: str = "Self-Implicit"
+    #: False: no gRPC server (an embedded Orchestrator reached in-process only).
+    serve_grpc: bool = True
 
 
 class _Watcher:
@@ -208,6 +210,11 @@ class Orchestrator:
             self._connect_directory(self.config.directory_endpoint)
         for index, url in enumerate(self.config.pre_trial_hooks):
             self._hook_addresses.append(await self._resolve_hook(url, index))
+        if not self.config.serve_grpc:
+            self._running = True
+            self._stale_task = asyncio.create_task(self._stale_loop(), name="orchestrator-stale")
+            _log.info("Orchestrator ready (in-process only, no gRPC server)")
+            return
         lifecycle_servicer = _LifecycleServicer(self)
         actor_servicer = _ClientActorServicer(self)
         same = (

@@ -1,0 +1,267 @@
+"""The SDK side of the in-process transport: components run by an Orchestrator in this process.
+
+An embedded Orchestrator (``Context.embedded_orchestrator``) opens a :class:`Pipe` per
+component stream instead of a gRPC call. The pipe carries the very ``RunTrial`` message objects
+the two sides build (no gRPC, no serialization of the stream envelopes); the SDK side runs the
+same session machinery as the gRPC servicers (``_servicers._runner``), reading from a
+:class:`ComponentStream` instead of a gRPC context.
+
+Aliasing: a message is built by its sender for one receiver and never changed after it was
+sent (the Orchestrator builds a fresh ``ActorRunTrialInput`` per actor and per tick; its shared
+constants -- HEARTBEAT, LAST -- have no payload), and the user payloads inside are parsed by the
+receiver into its own objects, so no user code ever sees an object another component holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Any, Protocol
+
+from cogment._errors import CogmentError
+from cogment._log import logger
+from cogment._servicers._common import (
+    ActorImpl,
+    EnvironmentImpl,
+    InitProtocolError,
+    read_init,
+)
+from cogment._servicers._runner import (
+    EOF,
+    INIT_TIMEOUT,
+    pump_actor_inputs,
+    pump_environment_inputs,
+    run_session,
+)
+from cogment._specs import Specs
+from cogment.api import common_pb2, environment_pb2
+
+__all__ = [
+    "CLOSED",
+    "ComponentStream",
+    "Failure",
+    "InProcessAttachment",
+    "Mailbox",
+    "Pipe",
+    "join_trial_inprocess",
+    "run_environment",
+    "run_service_actor",
+]
+
+
+class _Closed:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "CLOSED"
+
+
+CLOSED: Any = _Closed()
+"""End of one direction of a pipe (the sender half-closed)."""
+
+
+class Failure:
+    """One direction of a pipe failed (the other side gives up with ``reason``)."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Failure({self.reason!r})"
+
+
+class Mailbox:
+    """A one-reader FIFO of messages: ``put`` never waits; ``get`` waits for the next one.
+
+    Cheaper than ``asyncio.Queue`` (no maxsize, no putters, one waiter at most). After
+    :data:`CLOSED` or a :class:`Failure`, ``get`` keeps returning it.
+    """
+
+    __slots__ = ("_items", "_waiter", "_end")
+
+    def __init__(self) -> None:
+        self._items: deque[Any] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._end: Any = None
+
+    def put(self, item: Any) -> None:
+        if self._end is not None:
+            return  # the stream is over: late messages are dropped (as on a closed gRPC stream)
+        if item is CLOSED or isinstance(item, Failure):
+            self._end = item
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def get(self) -> Any:
+        items = self._items
+        while not items:
+            if self._end is not None:
+                return self._end
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiter = waiter
+            try:
+                await waiter
+            finally:
+                if self._waiter is waiter:
+                    self._waiter = None
+        return items.popleft()
+
+
+class Pipe:
+    """The two directions of one component stream."""
+
+    __slots__ = ("to_component", "to_orchestrator")
+
+    def __init__(self) -> None:
+        self.to_component = Mailbox()
+        self.to_orchestrator = Mailbox()
+
+
+class ComponentStream:
+    """The component's end of a :class:`Pipe`, shaped like a gRPC stream (``read``/``write``)."""
+
+    __slots__ = ("_pipe", "_where")
+
+    def __init__(self, pipe: Pipe, where: str) -> None:
+        self._pipe = pipe
+        self._where = where
+
+    async def read(self) -> Any:
+        item = await self._pipe.to_component.get()
+        if item is CLOSED:
+            return EOF
+        if isinstance(item, Failure):
+            raise CogmentError(f"{self._where}: {item.reason}")
+        return item
+
+    async def write(self, message: Any) -> None:
+        self._pipe.to_orchestrator.put(message)
+
+    async def done_writing(self) -> None:
+        self._pipe.to_orchestrator.put(CLOSED)
+
+    async def code(self) -> None:
+        """Nothing to wait for at the end (a gRPC call's status)."""
+
+    def fail(self, reason: str) -> None:
+        """Tell the orchestrator this component gave up (it sees a stream failure)."""
+        self._pipe.to_orchestrator.put(Failure(reason))
+
+
+class Registered(Protocol):
+    """What the in-process runners use of a ``Context``."""
+
+    _env_impls: dict[str, EnvironmentImpl]
+    _actor_impls: dict[str, ActorImpl]
+    _specs: Specs
+
+
+async def _init(stream: ComponentStream, out_type: type[Any], where: str) -> Any | None:
+    try:
+        return await asyncio.wait_for(read_init(stream, out_type, where), INIT_TIMEOUT)
+    except asyncio.TimeoutError:
+        reason = f"{where}: no init data from the orchestrator after {INIT_TIMEOUT}s"
+    except (InitProtocolError, CogmentError) as exc:
+        reason = str(exc)
+    logger.error("%s", reason)
+    stream.fail(reason)
+    return None
+
+
+async def run_environment(context: Registered, trial_id: str, pipe: Pipe) -> None:
+    """Run the environment session of one in-process ``EnvironmentSP/RunTrial`` stream."""
+    from cogment._servicers._trial_servicers import EnvironmentServicer
+
+    where = f"Trial [{trial_id}] - environment"
+    stream = ComponentStream(pipe, where)
+    if not context._env_impls:
+        stream.fail("No environment registered")
+        return
+    init = await _init(stream, environment_pb2.EnvRunTrialOutput, where)
+    if init is None:
+        stream.fail(f"{where}: the orchestrator closed the stream before init")
+        return
+    try:
+        session, impl, parsers = EnvironmentServicer(
+            context._env_impls, context._specs, None
+        )._make_session(trial_id, init)
+    except CogmentError as exc:
+        logger.error("%s", exc)
+        stream.fail(str(exc))
+        return
+    error = await run_session(
+        session, impl.impl, stream, pump_environment_inputs(session, stream, parsers)
+    )
+    _done(stream, error, f"Environment implementation [{impl.name}]")
+
+
+async def run_service_actor(context: Registered, trial_id: str, pipe: Pipe) -> None:
+    """Run the actor session of one in-process ``ServiceActorSP/RunTrial`` stream."""
+    from cogment._servicers._trial_servicers import make_actor_session
+
+    where = f"Trial [{trial_id}] - actor"
+    stream = ComponentStream(pipe, where)
+    if not context._actor_impls:
+        stream.fail("No actor registered")
+        return
+    init = await _init(stream, common_pb2.ActorRunTrialOutput, where)
+    if init is None:
+        stream.fail(f"{where}: the orchestrator closed the stream before init")
+        return
+    try:
+        session, impl, parser = make_actor_session(
+            context._actor_impls, context._specs, trial_id, init, send_init_on_start=True
+        )
+    except CogmentError as exc:
+        logger.error("%s", exc)
+        stream.fail(str(exc))
+        return
+    error = await run_session(
+        session, impl.impl, stream, pump_actor_inputs(session, stream, parser)
+    )
+    _done(stream, error, f"Actor implementation [{impl.name}]")
+
+
+def _done(stream: ComponentStream, error: BaseException | None, what: str) -> None:
+    if error is not None:
+        stream.fail(f"{what} raised {error!r}")
+    else:
+        stream._pipe.to_orchestrator.put(CLOSED)
+
+
+class InProcessAttachment(Protocol):
+    """What an embedded Orchestrator offers the Context it runs in."""
+
+    def accepts(self, url: str) -> bool:
+        """Whether a client actor joining at ``url`` means this Orchestrator."""
+        ...
+
+    def attach_client_actor(self, trial_id: str) -> Pipe:
+        """A pipe to the client-actor slot of ``trial_id`` (raise ``CogmentError`` if unknown)."""
+        ...
+
+
+async def join_trial_inprocess(
+    context: Any,
+    attachment: InProcessAttachment,
+    trial_id: str,
+    impl_name: str | None,
+    actor_name: str | None,
+    actor_class: str | None,
+) -> None:
+    """``Context.join_trial`` through the embedded Orchestrator (no gRPC)."""
+    from cogment._client_actor import _run
+
+    where = f"Trial [{trial_id}] - client actor [{actor_name or actor_class}]"
+    pipe = attachment.attach_client_actor(trial_id)
+    stream = ComponentStream(pipe, where)
+    try:
+        await _run(context, stream, trial_id, actor_name, actor_class, impl_name, where)
+    finally:
+        pipe.to_orchestrator.put(CLOSED)

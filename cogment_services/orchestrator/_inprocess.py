@@ -1,0 +1,381 @@
+"""The in-process transport: an Orchestrator running trials with the components registered in
+the same process's ``cogment.Context``, without sockets, gRPC or serialization of the streams.
+
+Use it from the Context that registers the components::
+
+    context.register_environment(impl=env)
+    context.register_actor(impl=agent, impl_name="agent", actor_classes=["player"])
+    async with context.embedded_orchestrator() as orch:
+        controller = orch.get_controller()
+        params = cogment.TrialParameters(
+            cog_settings, environment_endpoint=orch.components_endpoint, ...
+        )
+        trial_id = await controller.start_trial(trial_params=params)
+
+Routing: the environment and actors whose endpoint is :data:`INPROCESS_ENDPOINT` (or the
+address this Context serves on with ``serve_all_registered``, if it does) run in-process; any
+other ``grpc://`` endpoint goes over gRPC as usual (mixed trials). Client actors of this
+Context join in-process with ``context.join_trial(trial_id, actor_name=...)`` (default
+endpoint); remote ones join over gRPC when the Orchestrator serves a port (give
+``lifecycle_port``; without it no socket is opened at all).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any
+
+import grpc
+import grpc.aio
+
+from cogment._errors import CogmentError
+from cogment._inprocess import (
+    CLOSED,
+    Failure,
+    Pipe,
+    Registered,
+    run_environment,
+    run_service_actor,
+)
+from cogment.api import common_pb2, orchestrator_pb2
+
+from ._links import (
+    ActorLink,
+    ComponentLink,
+    Connector,
+    DatalogLink,
+    EnvLink,
+    LinkError,
+    RecvT,
+    SendT,
+)
+from ._orchestrator import Orchestrator, OrchestratorConfig
+
+__all__ = [
+    "INPROCESS_ENDPOINT",
+    "EmbeddedOrchestrator",
+    "InProcessConnector",
+    "InProcessLink",
+]
+
+_log = logging.getLogger("cogment.services.orchestrator")
+
+#: The endpoint of the components registered in the Context of an embedded Orchestrator.
+INPROCESS_ENDPOINT = "grpc://inprocess:1"
+_INPROCESS_ADDRESS = "inprocess:1"
+_LOCAL_HOSTS = ("127.0.0.1", "localhost", "0.0.0.0", "[::1]", "[::]", "::1")
+
+
+class InProcessLink(ComponentLink[SendT, RecvT]):
+    """The orchestrator's end of a :class:`~cogment._inprocess.Pipe` (messages as objects)."""
+
+    __slots__ = ("_closed", "_describe", "_pipe", "_task")
+
+    def __init__(self, pipe: Pipe, describe: str, task: asyncio.Task[None] | None = None) -> None:
+        self._pipe = pipe
+        self._describe = describe
+        self._task = task
+        self._closed = False
+
+    async def send(self, message: SendT) -> None:
+        if self._closed:
+            raise LinkError(f"stream to {self._describe} already closed")
+        self._pipe.to_component.put(message)
+
+    async def receive(self) -> RecvT | None:
+        item = await self._pipe.to_orchestrator.get()
+        if item is CLOSED:
+            return None
+        if isinstance(item, Failure):
+            raise LinkError(f"stream from {self._describe} failed: {item.reason}")
+        return item  # type: ignore[no-any-return]
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._pipe.to_component.put(CLOSED)
+
+    def abort(self) -> None:
+        self._closed = True
+        self._pipe.to_component.put(CLOSED)
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+
+
+class InProcessConnector(Connector):
+    """Runs the components of ``context`` in-process; other addresses go to ``fallback``."""
+
+    def __init__(self, context: Registered, fallback: Connector) -> None:
+        self._context = context
+        self._fallback = fallback
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def is_local(self, address: str) -> bool:
+        """Whether ``address`` means the components of this Context."""
+        if address == _INPROCESS_ADDRESS:
+            return True
+        port = getattr(self._context, "served_port", 0)
+        if not port:
+            return False
+        host, _, port_text = address.rpartition(":")
+        return port_text == str(port) and host in _LOCAL_HOSTS
+
+    def _spawn(
+        self,
+        run: Callable[[Registered, str, Pipe], Coroutine[Any, Any, None]],
+        trial_id: str,
+        what: str,
+    ) -> InProcessLink[Any, Any]:
+        pipe = Pipe()
+        task = asyncio.get_running_loop().create_task(
+            run(self._context, trial_id, pipe), name=f"inprocess-{what}-{trial_id}"
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return InProcessLink(pipe, f"in-process {what}", task)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.error("in-process component failed", exc_info=task.exception())
+
+    def open_actor(self, address: str, trial_id: str) -> ActorLink:
+        if self.is_local(address):
+            return self._spawn(run_service_actor, trial_id, "actor")
+        return self._fallback.open_actor(address, trial_id)
+
+    def open_environment(self, address: str, trial_id: str) -> EnvLink:
+        if self.is_local(address):
+            return self._spawn(run_environment, trial_id, "environment")
+        return self._fallback.open_environment(address, trial_id)
+
+    def open_datalog(self, address: str, trial_id: str, user_id: str) -> DatalogLink:
+        if address == _INPROCESS_ADDRESS:
+            pipe = Pipe()
+            pipe.to_orchestrator.put(
+                Failure("datalogs are not run in-process: serve it and give its grpc:// endpoint")
+            )
+            return InProcessLink(pipe, "in-process datalog")
+        return self._fallback.open_datalog(address, trial_id, user_id)
+
+    async def call_prehook(
+        self,
+        address: str,
+        trial_id: str,
+        user_id: str,
+        params: common_pb2.TrialParams,
+        timeout: float | None,
+    ) -> common_pb2.TrialParams:
+        if address == _INPROCESS_ADDRESS:
+            raise LinkError(
+                "pre-trial hooks are not run in-process: serve it and give its grpc:// endpoint"
+            )
+        return await self._fallback.call_prehook(address, trial_id, user_id, params, timeout)
+
+    async def close(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        await self._fallback.close()
+
+
+# ------------------------------------------------------------------------------ controller
+
+
+class _CallContext:
+    """What the lifecycle servicer uses of a gRPC context, for in-process calls."""
+
+    def __init__(self, metadata: Any) -> None:
+        self._metadata = tuple(metadata or ())
+        self.written: asyncio.Queue[Any] = asyncio.Queue()
+
+    def invocation_metadata(self) -> Any:
+        return self._metadata
+
+    async def abort(self, code: grpc.StatusCode, details: str) -> None:
+        raise grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details, None)
+
+    async def write(self, message: Any) -> None:
+        self.written.put_nowait(message)
+
+
+class _WatchCall:
+    """The result of an in-process ``WatchTrials``: async iteration and ``cancel()``."""
+
+    def __init__(self, run: Callable[[_CallContext], Awaitable[None]], metadata: Any) -> None:
+        self._context = _CallContext(metadata)
+        self._task: asyncio.Task[None] | None = None
+        self._run = run
+
+    def __aiter__(self) -> AsyncIterator[orchestrator_pb2.TrialListEntry]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[orchestrator_pb2.TrialListEntry]:
+        context = self._context
+
+        async def serve() -> None:
+            try:
+                await self._run(context)
+            finally:
+                context.written.put_nowait(None)
+
+        self._task = asyncio.get_running_loop().create_task(serve())
+        while True:
+            entry = await context.written.get()
+            if entry is None:
+                return
+            yield entry
+
+    def cancel(self) -> bool:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        return True
+
+
+class InProcessLifecycleStub:
+    """A ``TrialLifecycleSP`` async stub calling the Orchestrator directly (for ``Controller``)."""
+
+    def __init__(self, orchestrator: Orchestrator) -> None:
+        from ._orchestrator import _LifecycleServicer
+
+        self._servicer = _LifecycleServicer(orchestrator)
+
+    async def StartTrial(
+        self, request: Any, metadata: Any = None, timeout: float | None = None
+    ) -> Any:
+        return await self._servicer.StartTrial(request, _CallContext(metadata))  # type: ignore[arg-type]
+
+    async def TerminateTrial(
+        self, request: Any, metadata: Any = None, timeout: float | None = None
+    ) -> Any:
+        return await self._servicer.TerminateTrial(request, _CallContext(metadata))  # type: ignore[arg-type]
+
+    async def GetTrialInfo(
+        self, request: Any, metadata: Any = None, timeout: float | None = None
+    ) -> Any:
+        return await self._servicer.GetTrialInfo(request, _CallContext(metadata))  # type: ignore[arg-type]
+
+    def WatchTrials(self, request: Any, metadata: Any = None, timeout: float | None = None) -> Any:
+        servicer = self._servicer
+        return _WatchCall(
+            lambda context: servicer.WatchTrials(request, context),  # type: ignore[arg-type]
+            metadata,
+        )
+
+    async def Version(
+        self, request: Any, metadata: Any = None, timeout: float | None = None
+    ) -> Any:
+        return await self._servicer.Version(request, _CallContext(metadata))  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------ orchestrator
+
+
+class EmbeddedOrchestrator(Orchestrator):
+    """An :class:`Orchestrator` running the components of ``context`` in-process.
+
+    Made by ``context.embedded_orchestrator(**settings)``. Without ``lifecycle_port`` it opens
+    no socket: use :meth:`get_controller` and :attr:`components_endpoint`. With a port it also
+    serves gRPC (remote controllers and client actors; remote components through their
+    ``grpc://`` endpoints work in any case).
+    """
+
+    #: The endpoint to give the environment and actors of ``context`` in the trial parameters.
+    components_endpoint = INPROCESS_ENDPOINT
+
+    def __init__(
+        self, context: Any, config: OrchestratorConfig | None = None, **overrides: Any
+    ) -> None:
+        if config is None and "serve_grpc" not in overrides:
+            overrides["serve_grpc"] = "lifecycle_port" in overrides or "actor_port" in overrides
+        super().__init__(config, **overrides)
+        self._context = context
+        self._join_tasks: set[asyncio.Task[None]] = set()
+        self._connector = InProcessConnector(context, self._connector)
+
+    async def start(self) -> None:
+        if getattr(self._context, "_inprocess", None) not in (None, self):
+            raise CogmentError("this Context already has an embedded Orchestrator running")
+        await super().start()
+        self._context._inprocess = self
+
+    async def stop(self) -> None:
+        if getattr(self._context, "_inprocess", None) is self:
+            self._context._inprocess = None
+        await super().stop()
+
+    def get_controller(self) -> Any:
+        """A ``cogment.Controller`` calling this Orchestrator directly (no gRPC)."""
+        from cogment._controller import Controller
+
+        return Controller(
+            InProcessLifecycleStub(self),  # type: ignore[arg-type]
+            self._context.user_id,
+            self._context.metadata,
+            url="in-process",
+        )
+
+    # -- client actors of the Context (cogment._inprocess.InProcessAttachment)
+
+    def accepts(self, url: str) -> bool:
+        """Whether ``join_trial`` at ``url`` means this Orchestrator (the default endpoint, or
+        this Orchestrator's own actor endpoint when it serves)."""
+        from cogment._endpoints import Endpoint
+
+        if url == Endpoint().url:
+            return True
+        return bool(self.actor_port) and url == self.actor_endpoint
+
+    def attach_client_actor(self, trial_id: str) -> Pipe:
+        """Open the in-process stream of a client actor joining ``trial_id``."""
+        trial = self.get_trial(trial_id)
+        if trial is None:
+            raise CogmentError(f"join_trial: unknown trial [{trial_id}] (NOT_FOUND)")
+        pipe = Pipe()
+        link: InProcessLink[common_pb2.ActorRunTrialInput, common_pb2.ActorRunTrialOutput]
+        link = InProcessLink(pipe, f"in-process client actor of trial [{trial_id}]")
+        task = asyncio.get_running_loop().create_task(self._join(trial_id, link, pipe))
+        self._join_tasks.add(task)
+        task.add_done_callback(self._join_tasks.discard)
+        return pipe
+
+    async def _join(
+        self,
+        trial_id: str,
+        link: InProcessLink[common_pb2.ActorRunTrialInput, common_pb2.ActorRunTrialOutput],
+        pipe: Pipe,
+    ) -> None:
+        from ._trial import JoinError
+
+        trial = self.get_trial(trial_id)
+        assert trial is not None
+        while True:
+            message = await link.receive()
+            if message is None:
+                return
+            if message.state == common_pb2.HEARTBEAT:
+                await link.send(common_pb2.ActorRunTrialInput(state=common_pb2.HEARTBEAT))
+                continue
+            if message.state == common_pb2.NORMAL and message.WhichOneof("data") == "init_output":
+                break
+            pipe.to_component.put(Failure("the first message must be a NORMAL init_output"))
+            return
+        init = message.init_output
+        slot = init.WhichOneof("slot_selection")
+        try:
+            actor = trial.join_client(
+                link,
+                init.actor_name if slot == "actor_name" else None,
+                init.actor_class if slot == "actor_class" else None,
+            )
+        except JoinError as error:
+            pipe.to_component.put(Failure(f"cannot join the trial: {error} (FAILED_PRECONDITION)"))
+            return
+        await link.send(trial.client_init_message(actor))
