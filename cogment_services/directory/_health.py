@@ -4,8 +4,11 @@
   own gRPC service (``/cogmentAPI.EnvironmentSP/Status`` for an environment, ...). A reply, or
   ``UNIMPLEMENTED`` (the server is there but has no ``Status``), is healthy; the reply's
   ``overall_load`` (0-255) is the load used by load balancing.
-- ``OTHER`` services and TLS endpoints (the Directory holds no client certificate for them) are
-  checked with a plain TCP connect.
+- TLS endpoints (``GRPC_SSL``) are asked the same ``Status`` over TLS when the Directory itself
+  runs with TLS (it presents its own certificate, for services requiring mutual TLS); if the
+  TLS handshake fails (e.g. a certificate not naming the registered host), or the Directory has
+  no TLS, they fall back to a TCP connect (healthy, load unknown).
+- ``OTHER`` services are checked with a plain TCP connect.
 - ``cogment://`` endpoints and permanent entries are never checked (see ``DirectoryEntry.checkable``).
 """
 
@@ -80,8 +83,20 @@ def _parse_load(reply: common_pb2.StatusReply) -> int | None:
         return None
 
 
-async def _status_probe(method: str, host: str, port: int, timeout: float) -> HealthResult:
-    async with grpc.aio.insecure_channel(_target(host, port)) as channel:
+async def _status_probe(
+    method: str,
+    host: str,
+    port: int,
+    timeout: float,
+    credentials: grpc.ChannelCredentials | None = None,
+) -> HealthResult:
+    target = _target(host, port)
+    channel = (
+        grpc.aio.secure_channel(target, credentials)
+        if credentials is not None
+        else grpc.aio.insecure_channel(target)
+    )
+    async with channel:
         call = channel.unary_unary(
             method,
             request_serializer=common_pb2.StatusRequest.SerializeToString,
@@ -99,13 +114,26 @@ async def _status_probe(method: str, host: str, port: int, timeout: float) -> He
 
 
 async def check_endpoint(
-    protocol: int, host: str, port: int, service_type: int, timeout: float
+    protocol: int,
+    host: str,
+    port: int,
+    service_type: int,
+    timeout: float,
+    tls_credentials: grpc.ChannelCredentials | None = None,
 ) -> HealthResult:
-    """Check one endpoint (never raises; the result says why it is unhealthy)."""
+    """Check one endpoint (never raises; the result says why it is unhealthy).
+
+    ``tls_credentials``: the Directory's own client credentials, used for ``GRPC_SSL`` endpoints.
+    """
     method = status_method(service_type)
     try:
         if protocol == _Protocol.GRPC and method is not None:
             return await _status_probe(method, host, port, timeout)
+        if protocol == _Protocol.GRPC_SSL and method is not None and tls_credentials is not None:
+            result = await _status_probe(method, host, port, timeout, tls_credentials)
+            if result.healthy:
+                return result
+            _log.debug("TLS Status of %s:%d failed (%s): TCP check", host, port, result.reason)
         return await _tcp_probe(host, port, timeout)
     except Exception as error:  # a check must never bring the Directory down
         _log.debug("health check of %s:%d raised", host, port, exc_info=True)

@@ -130,6 +130,8 @@ class Directory:
         if self.grpc_reflection:
             _enable_reflection(server)
         self.port = bind_server(server, self.host, self.requested_port, self.tls)
+        if self.tls is not None and self.tls.enabled:
+            self.servicer.tls_credentials = self.tls.channel_credentials()
         await server.start()
         self._server = server
         self._health_task = asyncio.create_task(

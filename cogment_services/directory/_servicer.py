@@ -55,6 +55,8 @@ class DirectoryServicer(directory_pb2_grpc.DirectorySPServicer):
     def __init__(self, registry: Registry, options: DirectoryOptions) -> None:
         self.registry = registry
         self.options = options
+        #: client credentials for the health checks of TLS endpoints (set when serving TLS)
+        self.tls_credentials: grpc.ChannelCredentials | None = None
         self._lock = asyncio.Lock()
 
     # ----------------------------------------------------------------------------- register
@@ -185,6 +187,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectorySPServicer):
                     entry.port,
                     entry.service_type,
                     self.options.health_check_timeout,
+                    self.tls_credentials,
                 )
                 for entry in entries
             )

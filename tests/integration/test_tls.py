@@ -246,13 +246,6 @@ async def test_every_service_from_the_cli_over_mutual_tls(pki: Pki, tmp_path: Pa
             await intruder.get_datastore(pki.endpoint("cogment://discover"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Orchestrator reaches the Directory in plain gRPC even when it runs with TLS "
-    "(cogment_services/orchestrator/_orchestrator.py _connect_directory: "
-    "Directory.connect(url, token) without its TLS files); orchestrator-spec: "
-    "'With TLS, every outgoing channel uses TLS'",
-)
 async def test_orchestrator_with_tls_discovers_through_a_tls_directory(pki: Pki) -> None:
     from cogment_services.directory import Directory as DirectoryService
     from cogment_services.orchestrator import Orchestrator
@@ -296,3 +289,35 @@ async def test_orchestrator_with_tls_discovers_through_a_tls_directory(pki: Pki)
                 controller = await ctx.get_controller(pki.endpoint("cogment://discover"))
                 await controller.start_trial(trial_params=params)
                 await asyncio.wait_for(done.wait(), 20)
+
+
+async def test_directory_health_checks_tls_services_through_their_status(pki: Pki) -> None:
+    """A TLS Directory asks TLS services (mutual TLS) their ``Status`` with its own certificate:
+    the load is known; a TLS entry with nothing behind it is hidden."""
+    from cogment_services.directory import Directory as DirectoryService
+
+    tls = pki.server_tls(mutual=True)
+    async with DirectoryService(port=0, tls=tls, health_check_interval=3600) as directory:
+        ctx = cogment.Context(
+            user_id="tls",
+            cog_settings=SETTINGS,
+            directory_endpoint=pki.endpoint(directory.endpoint),
+            directory_auth_token=TOKEN,
+        )
+        register(ctx, asyncio.Event())
+        async with (
+            serving(ctx, pki.served_endpoint(mutual=True)),
+            Directory.connect(pki.endpoint(directory.endpoint), TOKEN) as client,
+        ):
+            await inquire(pki, directory.endpoint, ServiceType.ENVIRONMENT)
+            dead_id, _ = await client.register_host(
+                ServiceType.DATASTORE, "127.0.0.1", free_port(), ssl=True
+            )
+            await directory.check_health_now()
+            entries = {entry.service_id: entry for entry in directory.registry.entries()}
+            assert entries[dead_id].hidden
+            served = [entry for key, entry in entries.items() if key != dead_id]
+            assert len(served) == 2  # the environment and the actor class
+            for entry in served:
+                assert not entry.hidden
+                assert entry.load is not None, "Status answered over mutual TLS"
