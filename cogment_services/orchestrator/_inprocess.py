@@ -255,7 +255,11 @@ class InProcessLifecycleStub:
     async def TerminateTrial(
         self, request: Any, metadata: Any = None, timeout: float | None = None
     ) -> Any:
-        return await self._servicer.TerminateTrial(request, _CallContext(metadata))  # type: ignore[arg-type]
+        reply = await self._servicer.TerminateTrial(request, _CallContext(metadata))  # type: ignore[arg-type]
+        # A hard end runs in a task: let it start (TERMINATING) before answering, as the
+        # network round trip of the gRPC path does.
+        await asyncio.sleep(0)
+        return reply
 
     async def GetTrialInfo(
         self, request: Any, metadata: Any = None, timeout: float | None = None

@@ -241,6 +241,7 @@ def run_scenario(
     port: int = 0,
     timeout: float = SCENARIO_TIMEOUT,
     programs: Path = SCENARIO_DIR,
+    extra_env: dict[str, str] | None = None,
 ) -> RunResult:
     """Run ``<programs>/<scenario>.py`` with ``python`` and ``settings`` on PYTHONPATH.
 
@@ -253,6 +254,8 @@ def run_scenario(
     trace = workdir / f"{scenario}.{sdk}.jsonl"
     env = _clean_env()
     env["PYTHONPATH"] = str(settings)
+    if extra_env:
+        env.update(extra_env)
     command = [
         str(python),
         str(program),

@@ -168,6 +168,7 @@ class Run:
         self._serving: asyncio.Task[None] | None = None
         self._active: dict[str, int] = {}
         self.background: list[asyncio.Task[Any]] = []
+        self.embedded: Any = None  # in-process mode: the Orchestrator of this Context
 
     # ---- endpoints and ids
 
@@ -251,6 +252,9 @@ class Run:
     async def stop(self) -> None:
         for task in self.background:
             task.cancel()
+        if self.embedded is not None:
+            with contextlib.suppress(BaseException):
+                await self.embedded.stop()
         if self._serving is not None:
             self._serving.cancel()
             with contextlib.suppress(BaseException):
@@ -415,7 +419,25 @@ async def _run(args: argparse.Namespace, trace: Trace, setup: Setup, scenario: S
         await run.stop()
 
 
+#: In-process mode (our SDK only): JSON options of an Orchestrator embedded in this program's
+#: Context (``context.embedded_orchestrator``), used instead of ``--orchestrator``. The served
+#: components then run in-process; hooks and datalog still go over gRPC to the served port.
+INPROCESS_ENV = "COGMENT_CONFORMANCE_INPROCESS"
+
+
 async def _drive(run: Run, scenario: Scenario) -> None:
     await run.serve()
-    run.controller = await run.context.get_controller(cogment.Endpoint(run.args.orchestrator))
+    inprocess = os.environ.get(INPROCESS_ENV)
+    if inprocess:
+        options = json.loads(inprocess)
+        options.setdefault("lifecycle_port", 0)
+        options.setdefault("host", "127.0.0.1")
+        orchestrator = run.context.embedded_orchestrator(**options)
+        await orchestrator.start()
+        run.embedded = orchestrator
+        run.args.orchestrator = orchestrator.endpoint
+        run.args.actor_endpoint = orchestrator.actor_endpoint
+        run.controller = orchestrator.get_controller()
+    else:
+        run.controller = await run.context.get_controller(cogment.Endpoint(run.args.orchestrator))
     await scenario(run)
