@@ -60,6 +60,14 @@ def _bind(server: grpc.aio.Server, served: ServedEndpoint, host: str) -> int:
     return port
 
 
+def _bound_host(host: str) -> str | None:
+    """The address to register for a server bound to ``host``: that address when it is a
+    specific one (nothing else reaches the server), None (detect) for all interfaces."""
+    if host in ("[::]", "::", "", "0.0.0.0"):
+        return None
+    return host.strip("[]")
+
+
 def _start_prometheus(port: int, registry: Any, host: str) -> Any:
     from prometheus_client import start_http_server
 
@@ -126,7 +134,7 @@ async def serve(
                 _registrations(context),
                 port=port,
                 ssl=served.using_ssl(),
-                host=directory_registration_host,
+                host=directory_registration_host or _bound_host(host),
             )
             await registrations.register()
         await server.wait_for_termination()
