@@ -583,14 +583,21 @@ class _LifecycleServicer(orchestrator_pb2_grpc.TrialLifecycleSPServicer):
                 grpc.StatusCode.INVALID_ARGUMENT,
                 "TrialLifecycleSP/TerminateTrial failure: no [trial-id] metadata given",
             )
+        endings: list[asyncio.Task[None]] = []
         for trial_id in ids:
             trial = self._orch.get_trial(trial_id)
             if trial is None:
                 continue
             if request.hard_termination:
-                trial.terminate("Externally requested")
+                ending = trial.terminate("Externally requested")
+                if ending is not None:
+                    endings.append(ending)
             else:
                 trial.request_end()
+        if endings:
+            # A hard end is complete (ENDED) when the reply goes out, as the reference does.
+            # asyncio.wait, unlike gather, never cancels the endings if this call is cancelled.
+            await asyncio.wait(endings)
         return orchestrator_pb2.TerminateTrialReply()
 
     async def GetTrialInfo(

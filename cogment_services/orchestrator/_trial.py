@@ -227,11 +227,12 @@ class Trial:
         self.state = state
         self._host.trial_state_changed(self)
 
-    def _spawn(self, coro: object, name: str) -> None:
+    def _spawn(self, coro: object, name: str) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[call-overload]
         task.set_name(name)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
+        return task
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -916,11 +917,15 @@ class Trial:
             return
         self._end_requested = True
 
-    def terminate(self, details: str = "Externally requested") -> None:
-        """Hard end now (in the background)."""
+    def terminate(self, details: str = "Externally requested") -> asyncio.Task[None] | None:
+        """Hard end now, in a task of its own (None: already ended or ending).
+
+        Awaiting the task (e.g. with :func:`asyncio.wait`, which does not cancel it) waits
+        until the trial is ENDED: END sent to every component, with a bounded wait.
+        """
         if self.state == ENDED or self._ending:
-            return
-        self._spawn(self._hard_end(details), f"terminate-{self.id}")
+            return None
+        return self._spawn(self._hard_end(details), f"terminate-{self.id}")
 
     async def _finish_soft(self) -> None:
         details = ""

@@ -141,7 +141,7 @@ def terminate(records: list[Record]) -> None:
         assert [o["type"] for o in observations] == ["ACTIVE"] * 4 + ["ENDING"]
         assert one(records, trial="soft", who=f"actor:{name}", kind="exit")["last"] == "FINAL"
     # Hard: ENDING at once; no ENDING nor FINAL event reaches anyone (observed §11).
-    assert one(records, trial="hard", kind="after_hard_terminate")["terminating_or_ended"] is True
+    assert one(records, trial="hard", kind="after_hard_terminate")["state"] == "ENDED"
     hard = select(records, trial="hard")
     assert not [e for e in hard if e.get("type") == "ENDING" or e["kind"] == "final"], hard
     for name in ("p1", "p2", "ref"):

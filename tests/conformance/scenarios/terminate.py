@@ -27,9 +27,8 @@ class HardAtOne(EnvScript):
             trial_id = session.get_trial_id()
             await run.controller.terminate_trial([trial_id], hard=True)
             [info] = await run.controller.get_trial_info([trial_id])
-            # Whether the reply comes before or after ENDED is not documented: accept both.
-            ending = info.state.name in ("TERMINATING", "ENDED")
-            run.trace.add(trial_id, "env", "after_hard_terminate", terminating_or_ended=ending)
+            # A hard end is complete when the reply comes (orchestrator spec §7: ENDED at once).
+            run.trace.add(trial_id, "env", "after_hard_terminate", state=info.state.name)
             return False
         return True
 
