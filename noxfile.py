@@ -117,8 +117,12 @@ def main(session: nox.Session) -> None:
 
 @nox.session(python=DEFAULT_PYTHON)
 def ci(session: nox.Session) -> None:
-    """Everything CI checks, in one venv: lint, typing, the whole test suite incl. interop."""
+    """Everything CI checks: lint, typing, the whole suite incl. interop; then the oldest and
+    newest supported Pythons run the suite without interop (queued as their own sessions)."""
     _install(session)
+    for version in (PYTHONS[0], PYTHONS[-1]):
+        if version != DEFAULT_PYTHON:
+            session.notify(f"tests-{version}")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "cogment", "cogment_codegen", "cogment_services", "tests", "bench")
