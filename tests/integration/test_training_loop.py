@@ -137,7 +137,7 @@ async def test_trainer_actors_orchestrator_datastore_registry_over_mutual_tls(
                 environment_implementation="env-impl",
                 datalog_endpoint=datastore_service.endpoint,
                 properties={"loop": "integration"},
-                max_steps=400,
+                max_steps=3000,  # a bound only: the environment ends the trial
                 actors=[
                     cogment.ActorParameters(
                         SETTINGS,
