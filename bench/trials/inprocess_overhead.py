@@ -27,8 +27,10 @@ def _settings(work: Path) -> tuple[Any, Any]:
     for name in ("cogment.yaml", "counting.proto"):
         (work / name).write_text((HERE / "spec" / name).read_text())
     subprocess.run(
-        [sys.executable, "-m", "cogment", "generate", "--quiet", "--spec", "cogment.yaml"]
-        + ["--output", "cog_settings.py"],
+        [
+            *(sys.executable, "-m", "cogment", "generate", "--quiet"),
+            *("--spec", "cogment.yaml", "--output", "cog_settings.py"),
+        ],
         cwd=work,
         check=True,
         timeout=120,
