@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import time
 from collections.abc import AsyncGenerator, Iterable, Iterator, Sequence
@@ -11,6 +10,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
 
+from cogment._channel import Channel
 from cogment._errors import CogmentError
 from cogment._log import deprecated, logger
 from cogment.api import common_pb2
@@ -355,8 +355,8 @@ class Session:
         self._ended = False  # trial over (END, EOF or cancellation)
         self._auto_done_sending = True
         self._last_event_delivered = False
-        self._events: asyncio.Queue[RecvEvent[Any, Any] | None] = asyncio.Queue()
-        self._outgoing: asyncio.Queue[Message | None] = asyncio.Queue()
+        self._events: Channel[RecvEvent[Any, Any] | None] = Channel()
+        self._outgoing: Channel[Message | None] = Channel()
 
     # -- public API ---------------------------------------------------------------------------
 

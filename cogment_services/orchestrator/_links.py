@@ -21,6 +21,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import grpc
 import grpc.aio
 
+from cogment._channel import Channel
 from cogment._directory import Directory, resolve_endpoint
 from cogment._endpoint_url import (
     CLIENT_ACTOR_URL,
@@ -131,7 +132,7 @@ class _QueuedWriter:
     def __init__(self, write: Any, describe: str) -> None:
         self._write = write
         self._describe = describe
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._queue: Channel[Any] = Channel()
         self._task: asyncio.Task[None] | None = None
         self._error: LinkError | None = None
 
@@ -356,6 +357,10 @@ class GrpcConnector(Connector):
     def __init__(self, credentials: grpc.ChannelCredentials | None = None) -> None:
         self._credentials = credentials
         self._channels: dict[str, grpc.aio.Channel] = {}
+        # Stubs are built once per address: building one creates a multicallable per method.
+        self._actor_stubs: dict[str, agent_pb2_grpc.ServiceActorSPStub] = {}
+        self._env_stubs: dict[str, environment_pb2_grpc.EnvironmentSPStub] = {}
+        self._datalog_stubs: dict[str, datalog_pb2_grpc.DatalogSPStub] = {}
 
     def _channel(self, address: str) -> grpc.aio.Channel:
         channel = self._channels.get(address)
@@ -368,17 +373,26 @@ class GrpcConnector(Connector):
         return channel
 
     def open_actor(self, address: str, trial_id: str) -> ActorLink:
-        stub = agent_pb2_grpc.ServiceActorSPStub(self._channel(address))
+        stub = self._actor_stubs.get(address)
+        if stub is None:
+            stub = agent_pb2_grpc.ServiceActorSPStub(self._channel(address))
+            self._actor_stubs[address] = stub
         call = stub.RunTrial(metadata=(("trial-id", trial_id),))  # type: ignore[call-arg]
         return GrpcCallLink(call, address)
 
     def open_environment(self, address: str, trial_id: str) -> EnvLink:
-        stub = environment_pb2_grpc.EnvironmentSPStub(self._channel(address))
+        stub = self._env_stubs.get(address)
+        if stub is None:
+            stub = environment_pb2_grpc.EnvironmentSPStub(self._channel(address))
+            self._env_stubs[address] = stub
         call = stub.RunTrial(metadata=(("trial-id", trial_id),))  # type: ignore[call-arg]
         return GrpcCallLink(call, address)
 
     def open_datalog(self, address: str, trial_id: str, user_id: str) -> DatalogLink:
-        stub = datalog_pb2_grpc.DatalogSPStub(self._channel(address))
+        stub = self._datalog_stubs.get(address)
+        if stub is None:
+            stub = datalog_pb2_grpc.DatalogSPStub(self._channel(address))
+            self._datalog_stubs[address] = stub
         call = stub.RunTrialDatalog(  # type: ignore[call-arg]
             metadata=(("trial-id", trial_id), ("user-id", user_id))
         )
@@ -406,6 +420,9 @@ class GrpcConnector(Connector):
     async def close(self) -> None:
         channels = list(self._channels.values())
         self._channels.clear()
+        self._actor_stubs.clear()
+        self._env_stubs.clear()
+        self._datalog_stubs.clear()
         for channel in channels:
             try:
                 await channel.close(grace=None)

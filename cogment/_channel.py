@@ -1,0 +1,67 @@
+"""A lean single-consumer FIFO for the per-message hot paths (session events, outgoing writes).
+
+``asyncio.Queue`` supports bounded sizes, several waiting getters and putters, ``join``... and
+pays for it on every message. A session's queues have one reader and no bound, so a deque and
+at most one waiting future are enough. The method names are ``asyncio.Queue``'s, so callers and
+tests read the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Generic, TypeVar
+
+__all__ = ["Channel"]
+
+T = TypeVar("T")
+
+
+class Channel(Generic[T]):
+    """Unbounded FIFO with a single consumer: ``put_nowait`` never waits, ``get`` waits.
+
+    Not thread-safe (like ``asyncio.Queue``). Created outside a running loop is fine: the loop
+    is looked up by the first ``get`` that has to wait.
+    """
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: deque[T] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: T) -> None:
+        """Append ``item`` and wake the waiting consumer, if any."""
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def get(self) -> T:
+        """The oldest item, waiting for one if the channel is empty."""
+        items = self._items
+        while not items:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiter = waiter
+            try:
+                await waiter
+            finally:
+                if self._waiter is waiter:
+                    self._waiter = None
+        return items.popleft()
+
+    def get_nowait(self) -> T:
+        """The oldest item; raise ``asyncio.QueueEmpty`` when there is none."""
+        if not self._items:
+            raise asyncio.QueueEmpty
+        return self._items.popleft()
+
+    def empty(self) -> bool:
+        """True when no item is waiting."""
+        return not self._items
+
+    def qsize(self) -> int:
+        """Number of items waiting."""
+        return len(self._items)
