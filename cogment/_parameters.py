@@ -19,8 +19,8 @@ type arguments default to ``Any`` (the generated ``cog_settings`` helpers return
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
-from typing import Any, Generic, Literal, overload
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, overload
 
 from google.protobuf.message import DecodeError, Message
 from typing_extensions import Self, TypeVar
@@ -114,6 +114,98 @@ def _check_float(value: object, what: str) -> float:
         return float(value)
     except ValueError:
         raise CogmentError(f"Wrong value for {what}: [{value}] is not a number") from None
+
+
+def _check_bool(value: object, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise CogmentError(f"Wrong type for {what}: expected bool, got [{_type_name(value)}]")
+    return value
+
+
+def _check_uint32(value: object, what: str) -> int:
+    return _check_int(value, what, 0, _UINT32_MAX)
+
+
+def _check_int64(value: object, what: str) -> int:
+    return _check_int(value, what, _INT64_MIN, _INT64_MAX)
+
+
+_Parent = Literal["datalog", "environment"]
+
+
+def _clear_nested(raw: Message, parent: _Parent | None, field: str) -> None:
+    """Clear ``raw.parent.field`` without creating ``parent`` when absent (keeps the wire minimal)."""
+    if parent is None:
+        raw.ClearField(field)
+    elif raw.HasField(parent):
+        getattr(raw, parent).ClearField(field)
+
+
+class _WrapsParams(Protocol):
+    @property
+    def _raw_params(self) -> Message: ...
+
+
+_T = TypeVar("_T")
+
+
+class _ProtoField(property, Generic[_T]):
+    """A read/write attribute over one scalar field of the wrapped message (``_raw_params``).
+
+    The field has the attribute's name, less the ``parent`` prefix: ``environment_name = _ProtoField(...,
+    parent="environment")`` is ``_raw_params.environment.name``.  Setting ``None`` clears the field;
+    any other value goes through ``check(value, label)`` (``label``: the attribute name by default), which
+    raises :class:`~cogment.CogmentError` naming the attribute.  A ``property`` (with a getter, a setter and
+    ``doc``) for documentation tools; typed ``_T`` on instances, settable with ``_T | None``.
+    """
+
+    def __init__(
+        self,
+        check: Callable[[object, str], _T],
+        doc: str,
+        *,
+        parent: _Parent | None = None,
+        label: str | None = None,
+    ) -> None:
+        super().__init__(self._read, self._write, None, doc)
+        self.__doc__ = doc  # a property subclass keeps its own (class) docstring otherwise
+        self._check = check
+        self._parent: _Parent | None = parent
+        self._label = label
+        self._field = ""
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self._field = name.removeprefix(f"{self._parent}_") if self._parent else name
+        if self._label is None:
+            self._label = name
+
+    def _read(self, instance: _WrapsParams) -> _T:
+        message = instance._raw_params
+        if self._parent is not None:
+            message = getattr(message, self._parent)
+        value: _T = getattr(message, self._field)
+        return value
+
+    def _write(self, instance: _WrapsParams, value: _T | None) -> None:
+        if value is None:
+            _clear_nested(instance._raw_params, self._parent, self._field)
+            return
+        checked = self._check(value, self._label or self._field)
+        message = instance._raw_params
+        if self._parent is not None:
+            message = getattr(message, self._parent)
+        setattr(message, self._field, checked)
+
+    if TYPE_CHECKING:
+
+        @overload
+        def __get__(self, instance: None, owner: type[Any] | None = None, /) -> Self: ...
+        @overload
+        def __get__(self, instance: _WrapsParams, owner: type[Any] | None = None, /) -> _T: ...
+        def __get__(
+            self, instance: _WrapsParams | None, owner: type[Any] | None = None, /
+        ) -> Self | _T: ...
+        def __set__(self, instance: _WrapsParams, value: _T | None, /) -> None: ...
 
 
 def _spec_config_type(section: object, where: str) -> type[Message] | None:
@@ -281,81 +373,23 @@ class ActorParameters(Generic[ActorConfigT, ActionT]):
 
     # ----- plain attributes
 
-    @property
-    def name(self) -> str:
-        """Name of the actor in the trial."""
-        return self._raw_params.name
-
-    @name.setter
-    def name(self, value: str | None) -> None:
-        if value is None:
-            self._raw_params.ClearField("name")
-        else:
-            self._raw_params.name = _check_str(value, "actor name")
-
-    @property
-    def endpoint(self) -> str:
-        """Endpoint URL of the actor (``grpc://...``, ``cogment://discover...``, ``cogment://client``)."""
-        return self._raw_params.endpoint
-
-    @endpoint.setter
-    def endpoint(self, value: str | None) -> None:
-        if value is None:
-            self._raw_params.ClearField("endpoint")
-        else:
-            self._raw_params.endpoint = _check_str(value, "actor endpoint")
-
-    @property
-    def implementation(self) -> str:
-        """Name of the actor implementation to run."""
-        return self._raw_params.implementation
-
-    @implementation.setter
-    def implementation(self, value: str | None) -> None:
-        if value is None:
-            self._raw_params.ClearField("implementation")
-        else:
-            self._raw_params.implementation = _check_str(value, "actor implementation")
-
-    @property
-    def initial_connection_timeout(self) -> float:
-        """Seconds to wait for the actor to connect at the start of the trial (0: default)."""
-        return self._raw_params.initial_connection_timeout
-
-    @initial_connection_timeout.setter
-    def initial_connection_timeout(self, value: float | None) -> None:
-        if value is None:
-            self._raw_params.ClearField("initial_connection_timeout")
-        else:
-            self._raw_params.initial_connection_timeout = _check_float(
-                value, "initial_connection_timeout"
-            )
-
-    @property
-    def response_timeout(self) -> float:
-        """Seconds to wait for an action of the actor (0: no timeout)."""
-        return self._raw_params.response_timeout
-
-    @response_timeout.setter
-    def response_timeout(self, value: float | None) -> None:
-        if value is None:
-            self._raw_params.ClearField("response_timeout")
-        else:
-            self._raw_params.response_timeout = _check_float(value, "response_timeout")
-
-    @property
-    def optional(self) -> bool:
-        """True if the trial can go on without this actor."""
-        return self._raw_params.optional
-
-    @optional.setter
-    def optional(self, value: bool | None) -> None:
-        if value is None:
-            self._raw_params.ClearField("optional")
-        elif not isinstance(value, bool):
-            raise CogmentError(f"Wrong type for optional: expected bool, got [{_type_name(value)}]")
-        else:
-            self._raw_params.optional = value
+    name = _ProtoField(_check_str, "Name of the actor in the trial.", label="actor name")
+    endpoint = _ProtoField(
+        _check_str,
+        "Endpoint URL of the actor (``grpc://...``, ``cogment://discover...``, ``cogment://client``).",
+        label="actor endpoint",
+    )
+    implementation = _ProtoField(
+        _check_str, "Name of the actor implementation to run.", label="actor implementation"
+    )
+    initial_connection_timeout = _ProtoField(
+        _check_float,
+        "Seconds to wait for the actor to connect at the start of the trial (0: default).",
+    )
+    response_timeout = _ProtoField(
+        _check_float, "Seconds to wait for an action of the actor (0: no timeout)."
+    )
+    optional = _ProtoField(_check_bool, "True if the trial can go on without this actor.")
 
     # ----- messages
 
@@ -696,11 +730,6 @@ class TrialParameters(Generic[TrialConfigT, EnvConfigT]):
             if value is not None:
                 setattr(self, attribute, value)
 
-    def _clear_nested(self, parent: Literal["datalog", "environment"], field: str) -> None:
-        """Clear ``parent.field`` without creating ``parent`` when absent (keeps the wire minimal)."""
-        if self._raw_params.HasField(parent):
-            getattr(self._raw_params, parent).ClearField(field)
-
     # ----- wire conversion
 
     @classmethod
@@ -828,57 +857,21 @@ class TrialParameters(Generic[TrialConfigT, EnvConfigT]):
         self._raw_params.properties.clear()
         self._raw_params.properties.update(checked)
 
-    @property
-    def max_steps(self) -> int:
-        """Number of ticks after which the trial ends by itself (0: unlimited)."""
-        return self._raw_params.max_steps
-
-    @max_steps.setter
-    def max_steps(self, value: int | None) -> None:
-        if value is None:
-            self._raw_params.ClearField("max_steps")
-        else:
-            self._raw_params.max_steps = _check_int(value, "max_steps", 0, _UINT32_MAX)
-
-    @property
-    def max_inactivity(self) -> int:
-        """Seconds of inactivity after which the trial is terminated (0: never)."""
-        return self._raw_params.max_inactivity
-
-    @max_inactivity.setter
-    def max_inactivity(self, value: int | None) -> None:
-        if value is None:
-            self._raw_params.ClearField("max_inactivity")
-        else:
-            self._raw_params.max_inactivity = _check_int(value, "max_inactivity", 0, _UINT32_MAX)
-
-    @property
-    def nb_buffered_ticks(self) -> int:
-        """Number of ticks buffered before samples are sent to the datalog."""
-        return self._raw_params.nb_buffered_ticks
-
-    @nb_buffered_ticks.setter
-    def nb_buffered_ticks(self, value: int | None) -> None:
-        if value is None:
-            self._raw_params.ClearField("nb_buffered_ticks")
-        else:
-            self._raw_params.nb_buffered_ticks = _check_int(
-                value, "nb_buffered_ticks", _INT64_MIN, _INT64_MAX
-            )
+    max_steps = _ProtoField(
+        _check_uint32, "Number of ticks after which the trial ends by itself (0: unlimited)."
+    )
+    max_inactivity = _ProtoField(
+        _check_uint32, "Seconds of inactivity after which the trial is terminated (0: never)."
+    )
+    nb_buffered_ticks = _ProtoField(
+        _check_int64, "Number of ticks buffered before samples are sent to the datalog."
+    )
 
     # ----- datalog
 
-    @property
-    def datalog_endpoint(self) -> str:
-        """Endpoint URL of the datalog ("": no datalog)."""
-        return self._raw_params.datalog.endpoint
-
-    @datalog_endpoint.setter
-    def datalog_endpoint(self, value: str | None) -> None:
-        if value is None:
-            self._clear_nested("datalog", "endpoint")
-        else:
-            self._raw_params.datalog.endpoint = _check_str(value, "datalog_endpoint")
+    datalog_endpoint = _ProtoField(
+        _check_str, 'Endpoint URL of the datalog ("": no datalog).', parent="datalog"
+    )
 
     @property
     def datalog_exclude_fields(self) -> tuple[str, ...]:
@@ -888,7 +881,7 @@ class TrialParameters(Generic[TrialConfigT, EnvConfigT]):
     @datalog_exclude_fields.setter
     def datalog_exclude_fields(self, value: Iterable[str] | None) -> None:
         if value is None:
-            self._clear_nested("datalog", "exclude_fields")
+            _clear_nested(self._raw_params, "datalog", "exclude_fields")
             return
         if isinstance(value, (str, bytes)):
             raise CogmentError(
@@ -924,7 +917,7 @@ class TrialParameters(Generic[TrialConfigT, EnvConfigT]):
     @environment_config.setter
     def environment_config(self, value: EnvConfigT | None) -> None:
         if value is None:
-            self._clear_nested("environment", "config")
+            _clear_nested(self._raw_params, "environment", "config")
             return
         expected = None
         if self._cog_settings is not None:
@@ -947,7 +940,7 @@ class TrialParameters(Generic[TrialConfigT, EnvConfigT]):
     @environment_config_serialized.setter
     def environment_config_serialized(self, value: bytes | None) -> None:
         if value is None:
-            self._clear_nested("environment", "config")
+            _clear_nested(self._raw_params, "environment", "config")
         else:
             self._raw_params.environment.config.content = _check_bytes(
                 value, "environment_config_serialized"
@@ -962,43 +955,19 @@ class TrialParameters(Generic[TrialConfigT, EnvConfigT]):
     def environment_serialized(self, value: bytes | None) -> None:
         self.environment_config_serialized = value
 
-    @property
-    def environment_name(self) -> str:
-        """Name of the environment ("": the orchestrator names it ``env``)."""
-        return self._raw_params.environment.name
-
-    @environment_name.setter
-    def environment_name(self, value: str | None) -> None:
-        if value is None:
-            self._clear_nested("environment", "name")
-        else:
-            self._raw_params.environment.name = _check_str(value, "environment_name")
-
-    @property
-    def environment_endpoint(self) -> str:
-        """Endpoint URL of the environment ("": ``cogment://discover``)."""
-        return self._raw_params.environment.endpoint
-
-    @environment_endpoint.setter
-    def environment_endpoint(self, value: str | None) -> None:
-        if value is None:
-            self._clear_nested("environment", "endpoint")
-        else:
-            self._raw_params.environment.endpoint = _check_str(value, "environment_endpoint")
-
-    @property
-    def environment_implementation(self) -> str:
-        """Name of the environment implementation to run."""
-        return self._raw_params.environment.implementation
-
-    @environment_implementation.setter
-    def environment_implementation(self, value: str | None) -> None:
-        if value is None:
-            self._clear_nested("environment", "implementation")
-        else:
-            self._raw_params.environment.implementation = _check_str(
-                value, "environment_implementation"
-            )
+    environment_name = _ProtoField(
+        _check_str,
+        'Name of the environment ("": the orchestrator names it ``env``).',
+        parent="environment",
+    )
+    environment_endpoint = _ProtoField(
+        _check_str,
+        'Endpoint URL of the environment ("": ``cogment://discover``).',
+        parent="environment",
+    )
+    environment_implementation = _ProtoField(
+        _check_str, "Name of the environment implementation to run.", parent="environment"
+    )
 
     # ----- actors
 
