@@ -41,7 +41,7 @@ _MIB = 1024 * 1024
 
 async def _datastore(quick: bool, folder: Path) -> list[Measurement]:
     ticks = 100 if quick else 1000
-    repeat = 1 if quick else 3
+    repeat = 1 if quick else 5
     orchestrator_port = free_port()
     rates: dict[str, list[float]] = {"none": [], "memory": [], "sqlite": []}
     reads: dict[str, list[float]] = {"memory": [], "sqlite": [], "file": []}
@@ -49,10 +49,14 @@ async def _datastore(quick: bool, folder: Path) -> list[Measurement]:
         orchestrator = f"grpc://127.0.0.1:{orchestrator_port}"
         async with components(ticks) as (ctx, port, ended):
             await run_trial(ctx, port, ended, orchestrator, None)  # warm-up
+            modes = ["none", "memory", "sqlite"]
             for index in range(repeat):
-                run = await run_trial(ctx, port, ended, orchestrator, None)
-                rates["none"].append(run.ticks / run.seconds)
-                for mode in ("memory", "sqlite"):
+                # rotate the order so that a drift of the machine's load hits every mode alike
+                for mode in modes[index % 3 :] + modes[: index % 3]:
+                    if mode == "none":
+                        run = await run_trial(ctx, port, ended, orchestrator, None)
+                        rates["none"].append(run.ticks / run.seconds)
+                        continue
                     datastore_port = free_port()
                     flags = [f"--port={datastore_port}"]
                     if mode == "sqlite":
@@ -62,7 +66,7 @@ async def _datastore(quick: bool, folder: Path) -> list[Measurement]:
                         run = await run_trial(ctx, port, ended, orchestrator, url)
                         rates[mode].append(run.ticks / run.seconds)
                         count, seconds, raw = await read_samples(url, run.trial_id)
-                        if count != run.ticks:
+                        if count < run.ticks:
                             raise RuntimeError(f"read {count} samples of {run.ticks}")
                         reads[mode].append(count / seconds)
                         if mode == "memory":

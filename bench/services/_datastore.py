@@ -38,27 +38,42 @@ SETTINGS = SimpleNamespace(
 
 @dataclass(frozen=True)
 class TrialRun:
-    """One trial: its id, ticks played, seconds from start until everything was stored."""
+    """One trial: its id, ticks played (with actions), seconds from its start until it ended
+    and, with a datalog, until the Datastore held every sample."""
 
     trial_id: str
     ticks: int
     seconds: float
 
 
-def _register(ctx: cogment.Context, ticks: int, ended: dict[str, asyncio.Event]) -> None:
+class Finished:
+    """What the environment reports: which trials ended, after how many ticks."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, asyncio.Event] = {}
+        self.ticks: dict[str, int] = {}
+
+    def event(self, trial_id: str) -> asyncio.Event:
+        return self.events.setdefault(trial_id, asyncio.Event())
+
+
+def _register(ctx: cogment.Context, ticks: int, ended: Finished) -> None:
     observation = Observation(content=b"o" * PAYLOAD)
 
     async def environment(session: cogment.EnvironmentSession[Any, Any, Any]) -> None:
         session.start([("*", observation)])
+        played = 0
         async for event in session.all_events():
             if event.actions:
+                played += 1
                 tick = event.actions[0].tick_id
                 session.add_reward(1.0, 1.0, ["*"])
                 if tick + 1 >= ticks or event.type == cogment.EventType.ENDING:
                     session.end([("*", observation)])
                 else:
                     session.produce_observations([("*", observation)])
-        ended.setdefault(session.get_trial_id(), asyncio.Event()).set()
+        ended.ticks[session.get_trial_id()] = played
+        ended.event(session.get_trial_id()).set()
 
     async def actor(session: cogment.ActorSession[Any, Any, Any]) -> None:
         action = Action(content=session.name.encode().ljust(PAYLOAD, b"a"))
@@ -72,10 +87,10 @@ def _register(ctx: cogment.Context, ticks: int, ended: dict[str, asyncio.Event])
 
 
 @contextlib.asynccontextmanager
-async def components(ticks: int) -> AsyncIterator[tuple[cogment.Context, int, dict[str, Any]]]:
+async def components(ticks: int) -> AsyncIterator[tuple[cogment.Context, int, Finished]]:
     """A Context serving the environment and the actors on 127.0.0.1 (free port)."""
     ctx = cogment.Context(user_id="bench-services", cog_settings=SETTINGS)
-    ended: dict[str, asyncio.Event] = {}
+    ended = Finished()
     _register(ctx, ticks, ended)
     task = asyncio.create_task(
         ctx.serve_all_registered(cogment.ServedEndpoint(0), host="127.0.0.1")
@@ -92,7 +107,7 @@ async def components(ticks: int) -> AsyncIterator[tuple[cogment.Context, int, di
 async def run_trial(
     ctx: cogment.Context,
     port: int,
-    ended: dict[str, asyncio.Event],
+    ended: Finished,
     orchestrator: str,
     datastore: str | None,
 ) -> TrialRun:
@@ -114,20 +129,17 @@ async def run_trial(
     controller = await ctx.get_controller(cogment.Endpoint(orchestrator))
     start = time.perf_counter()
     trial_id = await controller.start_trial(trial_params=params)
-    done = ended.setdefault(trial_id, asyncio.Event())
-    await asyncio.wait_for(done.wait(), 300)
-    ticks = 0
+    await asyncio.wait_for(ended.event(trial_id).wait(), 300)
+    ticks = ended.ticks[trial_id]
     if datastore is not None:
         client = await ctx.get_datastore(cogment.Endpoint(datastore))
         while True:
             infos = await client.get_trials(ids=[trial_id])
             if infos and infos[0].trial_state == cogment.TrialState.ENDED:
-                ticks = infos[0].sample_count
+                if infos[0].sample_count < ticks:
+                    raise RuntimeError(f"{infos[0].sample_count} samples stored of {ticks}")
                 break
             await asyncio.sleep(0.005)
-    else:
-        info = await controller.get_trial_info([trial_id])
-        ticks = (info[0].tick_id or 0) if info else 0
     return TrialRun(trial_id, ticks, time.perf_counter() - start)
 
 
