@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import AsyncGenerator, Iterable, Mapping
-from types import TracebackType
 from typing import Any
 
 import grpc
 import grpc.aio
 from google.protobuf.message import Message
 
+from cogment._client_base import ChannelClient, stub_for
 from cogment._errors import CogmentError
 from cogment._grpc import call_metadata, channel_url, rpc_error
 from cogment._log import deprecated, logger
@@ -62,11 +62,12 @@ class TrialState(enum.Enum):
     ENDED = common_pb2.ENDED
 
 
-def _trial_state(value: int) -> TrialState:
+def trial_state(value: int, source: str = "orchestrator") -> TrialState:
+    """The :class:`TrialState` of a wire value received from ``source`` (logged, ``UNKNOWN`` if unknown)."""
     try:
         return TrialState(value)
     except ValueError:
-        logger.warning("Unknown trial state value [%s] received from the orchestrator", value)
+        logger.warning("Unknown trial state value [%s] received from the %s", value, source)
         return TrialState.UNKNOWN
 
 
@@ -140,7 +141,7 @@ class TrialInfo:
             actors = [ActorInfo(actor.name, actor.actor_class) for actor in info.actors_in_trial]
         return cls(
             info.trial_id,
-            _trial_state(info.state),
+            trial_state(info.state),
             properties=info.properties,
             env_name=info.env_name,
             tick_id=info.tick_id,
@@ -180,7 +181,7 @@ def _trial_id_headers(trial_ids: Iterable[str], method: str) -> list[tuple[str, 
     return headers
 
 
-class Controller:
+class Controller(ChannelClient):
     """Client of an Orchestrator's trial lifecycle service: start, terminate, inquire and watch trials."""
 
     def __init__(
@@ -203,13 +204,7 @@ class Controller:
             url: the Orchestrator URL, for error messages (found from the channel when it was made by
                 ``cogment._grpc.create_channel``).
         """
-        self._channel: grpc.aio.Channel | None
-        if isinstance(channel, grpc.aio.Channel):
-            self._channel = channel
-            self._stub = orchestrator_pb2_grpc.TrialLifecycleSPStub(channel)
-        else:
-            self._channel = None
-            self._stub = channel
+        self._channel, self._stub = stub_for(channel, orchestrator_pb2_grpc.TrialLifecycleSPStub)
         self._closed = False
         self._user_id = user_id
         self._metadata = metadata.copy() if metadata is not None else GrpcMetadata()
@@ -421,7 +416,7 @@ class Controller:
                 if entry.HasField("info"):
                     info = TrialInfo.from_proto(entry.info)
                 else:
-                    info = TrialInfo(entry.trial_id, _trial_state(entry.state))
+                    info = TrialInfo(entry.trial_id, trial_state(entry.state))
                 keep_going = yield info
                 if keep_going is not None and not keep_going:
                     break
@@ -450,17 +445,4 @@ class Controller:
     async def close(self) -> None:
         """Close the controller (and its channel when it owns one): it cannot be used afterwards."""
         self._closed = True
-        if self._channel is not None:
-            channel, self._channel = self._channel, None
-            await channel.close(None)
-
-    async def __aenter__(self) -> Controller:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
+        await super().close()

@@ -23,19 +23,18 @@ import asyncio
 import datetime
 import enum
 from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping, Sequence
-from types import TracebackType
 from typing import Any, Generic, cast
 
 import grpc
 import grpc.aio
 from google.protobuf import any_pb2
 from google.protobuf.message import DecodeError, Message
-from typing_extensions import Self, TypeVar
+from typing_extensions import TypeVar
 
-from cogment._controller import TrialState
+from cogment._client_base import ChannelClient, stub_for
+from cogment._controller import TrialState, trial_state
 from cogment._errors import CogmentError
 from cogment._grpc import call_metadata, channel_url, rpc_error
-from cogment._log import logger
 from cogment._metadata import GrpcMetadata, GrpcMetadataItem
 from cogment._parameters import TrialParameters
 from cogment.api import trial_datastore_pb2, trial_datastore_pb2_grpc
@@ -74,14 +73,6 @@ class DatastoreFields(enum.Enum):
     SENT_REWARDS = trial_datastore_pb2.STORED_TRIAL_SAMPLE_FIELD_SENT_REWARDS
     RECEIVED_MESSAGES = trial_datastore_pb2.STORED_TRIAL_SAMPLE_FIELD_RECEIVED_MESSAGES
     SENT_MESSAGES = trial_datastore_pb2.STORED_TRIAL_SAMPLE_FIELD_SENT_MESSAGES
-
-
-def _trial_state(value: int) -> TrialState:
-    try:
-        return TrialState(value)
-    except ValueError:
-        logger.warning("Unknown trial state value [%s] received from the datastore", value)
-        return TrialState.UNKNOWN
 
 
 class _TrialNames:
@@ -139,7 +130,7 @@ class DatastoreTrialInfo:
 
     def __init__(self, cog_settings: Any, info: trial_datastore_pb2.StoredTrialInfo) -> None:
         self.trial_id: str = info.trial_id
-        self.trial_state: TrialState = _trial_state(info.last_state)
+        self.trial_state: TrialState = trial_state(info.last_state, "datastore")
         self.user_id: str = info.user_id
         self.sample_count: int = info.samples_count
         self.parameters: TrialParameters[Any, Any] = TrialParameters.from_proto(
@@ -420,7 +411,7 @@ class DatastoreSample:
         self._raw = sample
         self._parameters = parameters
         self.trial_id: str = sample.trial_id
-        self.trial_state: TrialState = _trial_state(sample.state)
+        self.trial_state: TrialState = trial_state(sample.state, "datastore")
         self.tick_id: int = sample.tick_id
         self.timestamp: int = sample.timestamp
         trial_names = names if names is not None else _TrialNames(parameters)
@@ -467,7 +458,7 @@ def _properties(properties: Mapping[str, str], what: str) -> dict[str, str]:
     return {str(name): str(value) for name, value in properties.items()}
 
 
-class Datastore:
+class Datastore(ChannelClient):
     """Client of a Trial Datastore: list, read (historical or live) and delete trials."""
 
     def __init__(
@@ -489,14 +480,7 @@ class Datastore:
             timeout: deadline in seconds of the unary calls (``None``: no deadline).
             url: the Datastore URL, for error messages.
         """
-        self._channel: grpc.aio.Channel | None
-        self._stub: trial_datastore_pb2_grpc.TrialDatastoreSPAsyncStub
-        if isinstance(channel, grpc.aio.Channel):
-            self._channel = channel
-            self._stub = trial_datastore_pb2_grpc.TrialDatastoreSPStub(channel)
-        else:
-            self._channel = None
-            self._stub = channel
+        self._channel, self._stub = stub_for(channel, trial_datastore_pb2_grpc.TrialDatastoreSPStub)
         self._cog_settings = cog_settings
         self._metadata = metadata.copy() if metadata is not None else GrpcMetadata()
         self.timeout = timeout
@@ -511,23 +495,6 @@ class Datastore:
     def has_specs(self) -> bool:
         """True if the specs are known (observations and actions can be decoded)."""
         return self._cog_settings is not None
-
-    async def close(self) -> None:
-        """Close the channel (when this client owns it)."""
-        channel, self._channel = self._channel, None
-        if channel is not None:
-            await channel.close(None)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     def _error(self, error: grpc.RpcError, rpc: str, timeout: float | None = None) -> CogmentError:
         return rpc_error(error, rpc=rpc, service=_SERVICE, url=self.url, timeout=timeout)

@@ -34,6 +34,7 @@ from types import MappingProxyType, TracebackType
 import grpc
 import grpc.aio
 
+from cogment._client_base import ChannelClient
 from cogment._endpoint_url import (
     ACTOR_CLASS_PROPERTY,
     CLIENT_ACTOR_HOST,
@@ -158,7 +159,7 @@ def _channel_for(endpoint: Endpoint | str) -> tuple[grpc.aio.Channel, str]:
     return create_channel(endpoint), endpoint.url
 
 
-class Directory:
+class Directory(ChannelClient):
     """Async client of a Directory service (``cogmentAPI.DirectorySP``).
 
     Build it from a stub (``Directory(DirectorySPStub(channel), token)``, the published SDK's
@@ -197,23 +198,6 @@ class Directory:
         channel, url = _channel_for(endpoint)
         stub = directory_pb2_grpc.DirectorySPStub(channel)
         return cls(stub, auth_token, metadata, url=url, timeout=timeout, channel=channel)
-
-    async def close(self) -> None:
-        """Close the channel opened by :meth:`connect` (no-op otherwise)."""
-        channel, self._channel = self._channel, None
-        if channel is not None:
-            await channel.close(None)
-
-    async def __aenter__(self) -> Directory:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     def __str__(self) -> str:
         token = "<set>" if self._auth_token else "None"

@@ -23,16 +23,25 @@ import hashlib
 import inspect
 import logging
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 import grpc
 import grpc.aio
 
+from cogment._client_base import call_failed, stub_for
 from cogment._errors import CogmentError
 from cogment._grpc import channel_url
-from cogment._metadata import GrpcMetadata, GrpcMetadataValue
+from cogment._metadata import GrpcMetadata, GrpcMetadataItem, GrpcMetadataValue
 from cogment.api import model_registry_pb2 as _pb
 from cogment.api import model_registry_pb2_grpc as _pb_grpc
 
@@ -47,6 +56,7 @@ ModelT = TypeVar("ModelT")
 
 #: Size of the data chunks sent to the registry (half the default gRPC message limit).
 SEND_CHUNK_SIZE = 2 * 1024 * 1024
+_SERVICE = "Model Registry"
 _PAGE_SIZE = 100
 _RETRY_MIN_SECONDS = 0.1
 _RETRY_MAX_SECONDS = 5.0
@@ -340,6 +350,31 @@ _tracking_starts: dict[_TrackerKey, asyncio.Future[LatestModel[Any]]] = {}
 MetadataLike = GrpcMetadata | Iterable[tuple[str, GrpcMetadataValue]] | None
 
 
+async def find_model_info(
+    stub: ModelRegistrySPAsyncStub,
+    name: str,
+    metadata: Sequence[GrpcMetadataItem],
+    endpoint: str,
+    what: str,
+) -> _pb.ModelInfo | None:
+    """The registry's info of model ``name``, ``None`` when there is no such model.
+
+    Other failures raise :class:`~cogment.CogmentError` (``what`` names the attempt, e.g.
+    ``"getting the info of model [x]"``).  Shared by the v2 and the deprecated v1 clients.
+    """
+    request = _pb.RetrieveModelsRequest(model_ids=[name])
+    try:
+        reply = await stub.RetrieveModels(request, metadata=metadata)
+    except grpc.aio.AioRpcError as error:
+        if error.code() == grpc.StatusCode.NOT_FOUND:
+            return None
+        raise call_failed(_SERVICE, endpoint, what, error) from error
+    for info in reply.model_infos:
+        if info.model_id == name:
+            return info
+    return None
+
+
 class ModelRegistry:
     """Client of a Model Registry (``cogmentAPI.ModelRegistrySP``).
 
@@ -359,10 +394,7 @@ class ModelRegistry:
         *,
         endpoint: str | None = None,
     ) -> None:
-        if isinstance(channel_or_stub, grpc.aio.Channel):
-            self._stub = _pb_grpc.ModelRegistrySPStub(channel_or_stub)
-        else:
-            self._stub = channel_or_stub
+        _, self._stub = stub_for(channel_or_stub, _pb_grpc.ModelRegistrySPStub)
         if metadata is None:
             self._metadata: tuple[tuple[str, GrpcMetadataValue], ...] = ()
         elif isinstance(metadata, GrpcMetadata):
@@ -393,10 +425,7 @@ class ModelRegistry:
         return True
 
     def _error(self, what: str, error: grpc.aio.AioRpcError) -> CogmentError:
-        return CogmentError(
-            f"Model Registry [{self._endpoint}]: {what} failed:"
-            f" {error.code().name} {error.details()}"
-        )
+        return call_failed(_SERVICE, self._endpoint, what, error)
 
     # ------------------------------------------------------------------------- sending
 
@@ -610,17 +639,9 @@ class ModelRegistry:
         await self._create_or_update(name, properties, f"updating the info of model [{name}]")
 
     async def _fetch_model_info(self, name: str) -> _pb.ModelInfo | None:
-        request = _pb.RetrieveModelsRequest(model_ids=[name])
-        try:
-            reply = await self._stub.RetrieveModels(request, metadata=self._metadata)
-        except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.NOT_FOUND:
-                return None
-            raise self._error(f"getting the info of model [{name}]", error) from error
-        for info in reply.model_infos:
-            if info.model_id == name:
-                return info
-        return None
+        return await find_model_info(
+            self._stub, name, self._metadata, self._endpoint, f"getting the info of model [{name}]"
+        )
 
     async def get_model_info(self, name: str) -> ModelInfo | None:
         """Info of model ``name`` (its properties), or None if there is no such model."""

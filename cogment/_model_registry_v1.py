@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import grpc
 import grpc.aio
 
+from cogment._client_base import call_failed, stub_for
 from cogment._errors import CogmentError
 from cogment._grpc import channel_url
 from cogment._log import deprecated
 from cogment._metadata import GrpcMetadata
+from cogment._model_registry import find_model_info
 from cogment.api import model_registry_pb2 as _pb
 from cogment.api import model_registry_pb2_grpc as _pb_grpc
 
@@ -132,10 +134,7 @@ class ModelRegistry:
         channel_or_stub: grpc.aio.Channel | ModelRegistrySPAsyncStub,
         metadata: GrpcMetadata | None = None,
     ) -> None:
-        if isinstance(channel_or_stub, grpc.aio.Channel):
-            self._stub = _pb_grpc.ModelRegistrySPStub(channel_or_stub)
-        else:
-            self._stub = channel_or_stub
+        _, self._stub = stub_for(channel_or_stub, _pb_grpc.ModelRegistrySPStub)
         self._endpoint = channel_url(channel_or_stub)
         self._metadata = metadata.to_grpc_metadata() if metadata is not None else ()
         self._info_cache: _BoundedLRU[str, ModelInfo] = _BoundedLRU()
@@ -150,9 +149,7 @@ class ModelRegistry:
         return itself().__await__()
 
     def _error(self, what: str, error: grpc.aio.AioRpcError) -> CogmentError:
-        return CogmentError(
-            f"Model Registry [{self._endpoint}]: {what} failed: {error.code().name} {error.details()}"
-        )
+        return call_failed("Model Registry", self._endpoint, what, error)
 
     async def store_initial_version(self, model: Model) -> VersionInfo:
         """Create (or update) the model ``model.id`` with ``model.user_data`` and store the
@@ -173,19 +170,14 @@ class ModelRegistry:
         cached = self._info_cache.get(model_id)
         if cached is not None:
             return cached
-        request = _pb.RetrieveModelsRequest(model_ids=[model_id])
-        try:
-            reply = await self._stub.RetrieveModels(request, metadata=self._metadata)
-        except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.NOT_FOUND:
-                return None
-            raise self._error(f"retrieving model [{model_id}]", error) from error
-        for proto in reply.model_infos:
-            if proto.model_id == model_id:
-                info = ModelInfo(proto.model_id, proto.user_data)
-                self._info_cache.put(model_id, info)
-                return info
-        return None
+        proto = await find_model_info(
+            self._stub, model_id, self._metadata, self._endpoint, f"retrieving model [{model_id}]"
+        )
+        if proto is None:
+            return None
+        info = ModelInfo(proto.model_id, proto.user_data)
+        self._info_cache.put(model_id, info)
+        return info
 
     async def store_version(self, model: Model, archived: bool = False) -> VersionInfo:
         """Store ``model.serialized_model`` as a new version of ``model.id`` (which must exist)."""
