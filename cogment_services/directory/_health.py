@@ -6,8 +6,8 @@
   ``overall_load`` (0-255) is the load used by load balancing.
 - TLS endpoints (``GRPC_SSL``) are asked the same ``Status`` over TLS when the Directory itself
   runs with TLS (it presents its own certificate, for services requiring mutual TLS); if the
-  TLS handshake fails (e.g. a certificate not naming the registered host), or the Directory has
-  no TLS, they fall back to a TCP connect (healthy, load unknown).
+  connection fails (``UNAVAILABLE``: e.g. a certificate not naming the registered host), or the
+  Directory has no TLS, they fall back to a TCP connect (healthy, load unknown).
 - ``OTHER`` services are checked with a plain TCP connect.
 - ``cogment://`` endpoints and permanent entries are never checked (see ``DirectoryEntry.checkable``).
 """
@@ -50,6 +50,8 @@ class HealthResult:
     healthy: bool
     load: int | None = None
     reason: str = ""
+    #: gRPC status of a failed ``Status`` call (None: no call, or it succeeded)
+    code: grpc.StatusCode | None = None
 
 
 def status_method(service_type: int) -> str | None:
@@ -108,7 +110,9 @@ async def _status_probe(
             if error.code() == grpc.StatusCode.UNIMPLEMENTED:
                 return HealthResult(True)
             return HealthResult(
-                False, reason=f"{method} failed: {error.code().name} {error.details()}"
+                False,
+                reason=f"{method} failed: {error.code().name} {error.details()}",
+                code=error.code(),
             )
     return HealthResult(True, load=_parse_load(reply))
 
@@ -131,8 +135,8 @@ async def check_endpoint(
             return await _status_probe(method, host, port, timeout)
         if protocol == _Protocol.GRPC_SSL and method is not None and tls_credentials is not None:
             result = await _status_probe(method, host, port, timeout, tls_credentials)
-            if result.healthy:
-                return result
+            if result.code != grpc.StatusCode.UNAVAILABLE:
+                return result  # answered, or there but failing (e.g. hung: deadline exceeded)
             _log.debug("TLS Status of %s:%d failed (%s): TCP check", host, port, result.reason)
         return await _tcp_probe(host, port, timeout)
     except Exception as error:  # a check must never bring the Directory down
