@@ -23,7 +23,7 @@ import asyncio
 import datetime
 import enum
 from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping, Sequence
-from typing import Any, Generic, cast
+from typing import Any, Generic, Literal, cast
 
 import grpc
 import grpc.aio
@@ -94,6 +94,10 @@ class _TrialNames:
             f"Datastore sample refers to participant index [{index}], but the trial has "
             f"{len(self.actors)} actors"
         )
+
+
+_Payload = Literal["observation", "action"]
+"""The fields of an actor's sample data that index a payload to decode with the class's space."""
 
 
 def _payload(payloads: Sequence[bytes], index: int, what: str) -> bytes:
@@ -306,7 +310,14 @@ class DatastoreActorData(Generic[ObsT, ActT]):
             )
         return cast(type[Message], space)
 
-    def _decode(self, which: str, content: bytes | None) -> Any:
+    def _serialized(self, which: _Payload) -> bytes | None:
+        if not self._raw.HasField(which):
+            return None
+        index: int = getattr(self._raw, which)
+        return _payload(self._payloads, index, which)
+
+    def _decode(self, which: _Payload) -> Any:
+        content = self._serialized(which)
         if content is None:
             return None
         message = self._space(which)()
@@ -322,26 +333,22 @@ class DatastoreActorData(Generic[ObsT, ActT]):
     @property
     def observation_serialized(self) -> bytes | None:
         """The observation received by the actor, serialized (works without specs)."""
-        if not self._raw.HasField("observation"):
-            return None
-        return _payload(self._payloads, self._raw.observation, "observation")
+        return self._serialized("observation")
 
     @property
     def observation(self) -> ObsT | None:
         """The observation received by the actor (its class's observation space)."""
-        return cast("ObsT | None", self._decode("observation", self.observation_serialized))
+        return cast("ObsT | None", self._decode("observation"))
 
     @property
     def action_serialized(self) -> bytes | None:
         """The action of the actor, serialized (works without specs)."""
-        if not self._raw.HasField("action"):
-            return None
-        return _payload(self._payloads, self._raw.action, "action")
+        return self._serialized("action")
 
     @property
     def action(self) -> ActT | None:
         """The action of the actor (its class's action space)."""
-        return cast("ActT | None", self._decode("action", self.action_serialized))
+        return cast("ActT | None", self._decode("action"))
 
     @property
     def reward(self) -> float:
