@@ -37,11 +37,15 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
 }
 
 
-def _usage() -> str:
-    lines = [f"usage: cogment <command> [options]   (cogment {__version__})", "", "commands:"]
+def _usage(group: str | None = None) -> str:
+    """The command list; with ``group`` (e.g. ``services``) only that group's commands."""
+    head = f"cogment {group} <name>" if group else "cogment <command>"
+    lines = [f"usage: {head} [options]   (cogment {__version__})", "", "commands:"]
     for words, (_, summary) in COMMANDS.items():
-        lines.append(f"  {' '.join(words):<30} {summary}")
-    lines.append(f"  {'version':<30} print the version")
+        if group is None or words[0] == group:
+            lines.append(f"  {' '.join(words):<30} {summary}")
+    if group is None:
+        lines.append(f"  {'version':<30} print the version")
     lines.append("")
     lines.append("Run 'cogment <command> --help' for the options of a command.")
     return "\n".join(lines)
@@ -64,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(__version__)
         return 0
     found = _resolve(args)
+    groups = {words[0] for words in COMMANDS if len(words) > 1}
+    if found is None and args[0] in groups and (len(args) == 1 or args[1] in ("-h", "--help")):
+        print(_usage(args[0]))
+        return 0 if len(args) > 1 else 2
     if found is None:
         known = sorted({words[0] for words in COMMANDS} | {"version"})
         given = " ".join(args[:2])

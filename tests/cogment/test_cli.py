@@ -46,3 +46,18 @@ def test_console_script_runs() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == __version__
+
+
+@pytest.mark.parametrize("group", ["services", "client"])
+def test_group_help_lists_only_that_group(group: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([group, "--help"]) == 0
+    out = capsys.readouterr().out
+    listed = [words for words in cli.COMMANDS if " ".join(words) in out]
+    assert listed and all(words[0] == group for words in listed)
+
+
+def test_group_without_a_name_shows_its_commands_and_fails(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["services"]) == 2
+    assert "services orchestrator" in capsys.readouterr().out
