@@ -222,10 +222,52 @@ def _no_specs(what: str) -> CogmentError:
     )
 
 
+_MessageT = TypeVar("_MessageT", bound=Message)
+
+
+def _copied(message: _MessageT) -> _MessageT:
+    result = type(message)()
+    result.CopyFrom(message)
+    return result
+
+
+class _ParamsView(Generic[_MessageT]):
+    """What the parameters classes share: the wire message they wrap (``_raw_params``) and the specs."""
+
+    __slots__ = ("_cog_settings", "_raw_params")
+
+    _cog_settings: Any
+    _raw_params: _MessageT
+
+    @classmethod
+    def from_proto(cls, cog_settings: Any, proto: _MessageT, *, copy: bool = True) -> Self:
+        """Parameters over a wire message (a copy by default; ``copy=False`` edits ``proto`` in place)."""
+        instance = cls.__new__(cls)
+        instance._cog_settings = cog_settings
+        instance._raw_params = _copied(proto) if copy else proto
+        instance._wrapped()
+        return instance
+
+    def _wrapped(self) -> None:
+        """Called by :meth:`from_proto` once ``_raw_params`` is set (views over it are made here)."""
+
+    def to_proto(self, *, copy: bool = True) -> _MessageT:
+        """The wire message (a copy by default; ``copy=False`` returns the underlying message)."""
+        return _copied(self._raw_params) if copy else self._raw_params
+
+    def copy(self) -> Self:
+        """An independent copy."""
+        return self.from_proto(self._cog_settings, self._raw_params, copy=True)
+
+    def has_specs(self) -> bool:
+        """True if the specs (``cog_settings``) are known, so configs (and actions) can be decoded."""
+        return self._cog_settings is not None
+
+
 # ----------------------------------------------------------------------------------------- actor params
 
 
-class ActorParameters(Generic[ActorConfigT, ActionT]):
+class ActorParameters(_ParamsView[common_pb2.ActorParams], Generic[ActorConfigT, ActionT]):
     """Parameters of one actor of a trial (a view over a ``cogmentAPI.ActorParams`` message).
 
     Attributes (all can be set to ``None`` to reset them): ``name``, ``endpoint``, ``implementation``,
@@ -234,9 +276,7 @@ class ActorParameters(Generic[ActorConfigT, ActionT]):
     construction.
     """
 
-    __slots__ = ("_cog_settings", "_raw_params")
-
-    _raw_params: common_pb2.ActorParams
+    __slots__ = ()
 
     def __init__(
         self,
@@ -299,36 +339,6 @@ class ActorParameters(Generic[ActorConfigT, ActionT]):
         for attribute, value in given.items():
             if value is not None:
                 setattr(self, attribute, value)
-
-    @classmethod
-    def from_proto(
-        cls, cog_settings: Any, proto: common_pb2.ActorParams, *, copy: bool = True
-    ) -> Self:
-        """Parameters over a wire ``ActorParams`` (a copy by default; ``copy=False`` edits ``proto`` in place)."""
-        instance = cls.__new__(cls)
-        instance._cog_settings = cog_settings
-        if copy:
-            instance._raw_params = common_pb2.ActorParams()
-            instance._raw_params.CopyFrom(proto)
-        else:
-            instance._raw_params = proto
-        return instance
-
-    def to_proto(self, *, copy: bool = True) -> common_pb2.ActorParams:
-        """The wire ``ActorParams`` (a copy by default; ``copy=False`` returns the underlying message)."""
-        if not copy:
-            return self._raw_params
-        result = common_pb2.ActorParams()
-        result.CopyFrom(self._raw_params)
-        return result
-
-    def copy(self) -> Self:
-        """An independent copy."""
-        return self.from_proto(self._cog_settings, self._raw_params, copy=True)
-
-    def has_specs(self) -> bool:
-        """True if the specs (``cog_settings``) are known, so configs and actions can be decoded."""
-        return self._cog_settings is not None
 
     @property
     def actor_class_spec(self) -> Any:
@@ -653,7 +663,7 @@ class ActorsList:
 # ------------------------------------------------------------------------------------------ trial params
 
 
-class TrialParameters(Generic[TrialConfigT, EnvConfigT]):
+class TrialParameters(_ParamsView[common_pb2.TrialParams], Generic[TrialConfigT, EnvConfigT]):
     """Parameters of a trial (a view over a ``cogmentAPI.TrialParams`` message).
 
     Attributes (all can be set to ``None`` to reset them): ``config`` / ``config_serialized``, ``properties``,
@@ -662,10 +672,9 @@ class TrialParameters(Generic[TrialConfigT, EnvConfigT]):
     ``environment_name``, ``environment_endpoint``, ``environment_implementation``, ``actors``.
     """
 
-    __slots__ = ("_actors", "_cog_settings", "_raw_params")
+    __slots__ = ("_actors",)
 
     _SERIALIZATION_TYPE = 3
-    _raw_params: common_pb2.TrialParams
 
     def __init__(
         self,
@@ -732,36 +741,8 @@ class TrialParameters(Generic[TrialConfigT, EnvConfigT]):
 
     # ----- wire conversion
 
-    @classmethod
-    def from_proto(
-        cls, cog_settings: Any, proto: common_pb2.TrialParams, *, copy: bool = True
-    ) -> Self:
-        """Parameters over a wire ``TrialParams`` (a copy by default; ``copy=False`` edits ``proto`` in place)."""
-        instance = cls.__new__(cls)
-        instance._cog_settings = cog_settings
-        if copy:
-            instance._raw_params = common_pb2.TrialParams()
-            instance._raw_params.CopyFrom(proto)
-        else:
-            instance._raw_params = proto
-        instance._actors = ActorsList(cog_settings, instance._raw_params)
-        return instance
-
-    def to_proto(self, *, copy: bool = True) -> common_pb2.TrialParams:
-        """The wire ``TrialParams`` (a copy by default; ``copy=False`` returns the underlying message)."""
-        if not copy:
-            return self._raw_params
-        result = common_pb2.TrialParams()
-        result.CopyFrom(self._raw_params)
-        return result
-
-    def copy(self) -> Self:
-        """An independent copy."""
-        return self.from_proto(self._cog_settings, self._raw_params, copy=True)
-
-    def has_specs(self) -> bool:
-        """True if the specs (``cog_settings``) are known, so configs can be decoded."""
-        return self._cog_settings is not None
+    def _wrapped(self) -> None:
+        self._actors = ActorsList(self._cog_settings, self._raw_params)
 
     # ----- serialization
 
