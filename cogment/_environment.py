@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterable, Sequence
-from typing import Generic
+from typing import Generic, TypeVar
 
 from google.protobuf.message import Message
 
 from cogment._errors import CogmentError
 from cogment._log import deprecated, logger
-from cogment._session import ActorInfo, ActT, ConfigT, ObsT, RecvEvent, Session, now_ns
+from cogment._session import (
+    ActorInfo,
+    ActT,
+    ConfigT,
+    ObsT,
+    RecvAction,
+    RecvEvent,
+    Session,
+    now_ns,
+)
 from cogment.api import common_pb2, environment_pb2
 
 __all__ = ["EnvironmentSession"]
 
 _NORMAL = common_pb2.NORMAL
 _LAST = common_pb2.LAST
+
+
+_SpaceT = TypeVar("_SpaceT", bound=Message)
 
 
 class EnvironmentSession(Session, Generic[ObsT, ActT, ConfigT]):
@@ -47,6 +59,29 @@ class EnvironmentSession(Session, Generic[ObsT, ActT, ConfigT]):
         self._class_members: dict[str, list[int]] = {}
         for index, actor in enumerate(self._actors):
             self._class_members.setdefault(actor.actor_class_name, []).append(index)
+
+    def _narrow_action(
+        self, received: RecvAction[ActT], class_name: str, space: type[_SpaceT]
+    ) -> _SpaceT | None:
+        """The action of ``received`` as ``space``, checking its sender is of ``class_name``.
+
+        The generated per-class helpers (``cog_settings.EnvironmentSession.<class>_action``)
+        call this: ``None`` if the actor sent no action (unavailable), ``CogmentError`` naming
+        the sender if it is not of that class or its action is not a ``space``.
+        """
+        if not 0 <= received.actor_index < len(self._actors):
+            raise CogmentError(f"action of an unknown actor [{received.actor_index}]")
+        actor = self._actors[received.actor_index]
+        if actor.actor_class_name != class_name:
+            sender = f"[{actor.actor_name}] (class [{actor.actor_class_name}])"
+            raise CogmentError(f"action of {sender}: expected class [{class_name}]")
+        action = received.action
+        if action is None:
+            return None
+        if not isinstance(action, space):
+            found = f"[{type(action).__name__}] of [{actor.actor_name}]"
+            raise CogmentError(f"action {found}: expected [{space.__name__}]")
+        return action
 
     def get_active_actors(self) -> list[ActorInfo]:
         """The actors of the trial (name and class), in trial order (the action indexes)."""

@@ -23,7 +23,7 @@ import dataclasses
 import sys
 import types
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, TypeAlias, TypeVar, overload
+from typing import Any, Literal, TypeAlias, overload
 
 from google.protobuf.message import Message
 
@@ -138,7 +138,7 @@ class EnvironmentSession(
 
         Raises ``cogment.CogmentError`` if the sender is not of class ``rover``.
         """
-        return _narrow_action(self, action, "rover", top_pb2.Command)
+        return self._narrow_action(action, "rover", top_pb2.Command)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,30 +156,6 @@ environment = EnvironmentSpec(
     session_type=EnvironmentSession,
 )
 """The environment section of the spec (``environment.config_type``)."""
-
-_ActionT = TypeVar("_ActionT", bound=Message)
-
-
-def _narrow_action(
-    session: cogment.EnvironmentSession[Any, Any, Any],
-    received: cogment.RecvAction[Any],
-    class_name: str,
-    space: type[_ActionT],
-) -> _ActionT | None:
-    actors = session.get_active_actors()
-    if not 0 <= received.actor_index < len(actors):
-        raise cogment.CogmentError(f"action of an unknown actor [{received.actor_index}]")
-    actor = actors[received.actor_index]
-    if actor.actor_class_name != class_name:
-        sender = f"[{actor.actor_name}] (class [{actor.actor_class_name}])"
-        raise cogment.CogmentError(f"action of {sender}: expected class [{class_name}]")
-    action = received.action
-    if action is None:
-        return None
-    if not isinstance(action, space):
-        found = f"[{type(action).__name__}] of [{actor.actor_name}]"
-        raise cogment.CogmentError(f"action {found}: expected [{space.__name__}]")
-    return action
 
 
 @dataclasses.dataclass(frozen=True)
