@@ -153,7 +153,7 @@ class _ProtoField(property, Generic[_T]):
     """A read/write attribute over one scalar field of the wrapped message (``_raw_params``).
 
     The field has the attribute's name, less the ``parent`` prefix: ``environment_name = _ProtoField(...,
-    parent="environment")`` is ``_raw_params.environment.name``.  Setting ``None`` clears the field;
+    parent="environment")`` is ``_raw_params.environment.name`` (or the name given as ``field``).  Setting ``None`` clears the field;
     any other value goes through ``check(value, label)`` (``label``: the attribute name by default), which
     raises :class:`~cogment.CogmentError` naming the attribute.  A ``property`` (with a getter, a setter and
     ``doc``) for documentation tools; typed ``_T`` on instances, settable with ``_T | None``.
@@ -166,35 +166,37 @@ class _ProtoField(property, Generic[_T]):
         *,
         parent: _Parent | None = None,
         label: str | None = None,
+        field: str = "",
     ) -> None:
         super().__init__(self._read, self._write, None, doc)
         self.__doc__ = doc  # a property subclass keeps its own (class) docstring otherwise
         self._check = check
         self._parent: _Parent | None = parent
-        self._label = label
-        self._field = ""
+        self._label = label or ""
+        self._field = field
 
     def __set_name__(self, owner: type[Any], name: str) -> None:
-        self._field = name.removeprefix(f"{self._parent}_") if self._parent else name
-        if self._label is None:
+        if not self._field:
+            self._field = name.removeprefix(f"{self._parent}_") if self._parent else name
+        if not self._label:
             self._label = name
 
-    def _read(self, instance: _WrapsParams) -> _T:
+    def _message(self, instance: _WrapsParams) -> Message:
+        """The message holding the field (``parent`` is not created by reading it)."""
         message = instance._raw_params
         if self._parent is not None:
             message = getattr(message, self._parent)
-        value: _T = getattr(message, self._field)
+        return message
+
+    def _read(self, instance: _WrapsParams) -> _T:
+        value: _T = getattr(self._message(instance), self._field)
         return value
 
     def _write(self, instance: _WrapsParams, value: _T | None) -> None:
         if value is None:
             _clear_nested(instance._raw_params, self._parent, self._field)
-            return
-        checked = self._check(value, self._label or self._field)
-        message = instance._raw_params
-        if self._parent is not None:
-            message = getattr(message, self._parent)
-        setattr(message, self._field, checked)
+        else:
+            setattr(self._message(instance), self._field, self._check(value, self._label))
 
     if TYPE_CHECKING:
 
@@ -206,6 +208,28 @@ class _ProtoField(property, Generic[_T]):
             self, instance: _WrapsParams | None, owner: type[Any] | None = None, /
         ) -> Self | _T: ...
         def __set__(self, instance: _WrapsParams, value: _T | None, /) -> None: ...
+
+
+class _SerializedField(_ProtoField[bytes | None]):
+    """A message attribute in its serialized form (works without specs): the ``content`` of the
+    ``cogmentAPI.SerializedMessage`` ``field``, ``None`` when that field is not set (setting ``None`` clears
+    it).  Values are checked as bytes, errors name the attribute."""
+
+    def __init__(self, field: str, doc: str, *, parent: _Parent | None = None) -> None:
+        super().__init__(_check_bytes, doc, parent=parent, field=field)
+
+    def _read(self, instance: _WrapsParams) -> bytes | None:
+        message = self._message(instance)
+        if not message.HasField(self._field):
+            return None
+        content: bytes = getattr(message, self._field).content
+        return content
+
+    def _write(self, instance: _WrapsParams, value: bytes | None) -> None:
+        if value is None:
+            _clear_nested(instance._raw_params, self._parent, self._field)
+        else:
+            getattr(self._message(instance), self._field).content = _check_bytes(value, self._label)
 
 
 def _spec_config_type(section: object, where: str) -> type[Message] | None:
@@ -439,17 +463,9 @@ class ActorParameters(_ParamsView[common_pb2.ActorParams], Generic[ActorConfigT,
                 )
         self._raw_params.config.content = _serialize(value, expected, "the actor config")
 
-    @property
-    def config_serialized(self) -> bytes | None:
-        """The actor config, serialized (works without specs); ``None`` if not set."""
-        return self._raw_params.config.content if self._raw_params.HasField("config") else None
-
-    @config_serialized.setter
-    def config_serialized(self, value: bytes | None) -> None:
-        if value is None:
-            self._raw_params.ClearField("config")
-        else:
-            self._raw_params.config.content = _check_bytes(value, "config_serialized")
+    config_serialized = _SerializedField(
+        "config", "The actor config, serialized (works without specs); ``None`` if not set."
+    )
 
     @property
     def default_action(self) -> ActionT | None:
@@ -476,21 +492,10 @@ class ActorParameters(_ParamsView[common_pb2.ActorParams], Generic[ActorConfigT,
             ).action_space
         self._raw_params.default_action.content = _serialize(value, expected, "the default action")
 
-    @property
-    def default_action_serialized(self) -> bytes | None:
-        """The default action, serialized (works without specs); ``None`` if not set."""
-        if self._raw_params.HasField("default_action"):
-            return self._raw_params.default_action.content
-        return None
-
-    @default_action_serialized.setter
-    def default_action_serialized(self, value: bytes | None) -> None:
-        if value is None:
-            self._raw_params.ClearField("default_action")
-        else:
-            self._raw_params.default_action.content = _check_bytes(
-                value, "default_action_serialized"
-            )
+    default_action_serialized = _SerializedField(
+        "default_action",
+        "The default action, serialized (works without specs); ``None`` if not set.",
+    )
 
     # ----- dunder
 
@@ -803,19 +808,9 @@ class TrialParameters(_ParamsView[common_pb2.TrialParams], Generic[TrialConfigT,
                 raise CogmentError("The specs have no trial config type (trial:config_type)")
         self._raw_params.trial_config.content = _serialize(value, expected, "the trial config")
 
-    @property
-    def config_serialized(self) -> bytes | None:
-        """The trial config, serialized (works without specs); ``None`` if not set."""
-        if self._raw_params.HasField("trial_config"):
-            return self._raw_params.trial_config.content
-        return None
-
-    @config_serialized.setter
-    def config_serialized(self, value: bytes | None) -> None:
-        if value is None:
-            self._raw_params.ClearField("trial_config")
-        else:
-            self._raw_params.trial_config.content = _check_bytes(value, "config_serialized")
+    config_serialized = _SerializedField(
+        "trial_config", "The trial config, serialized (works without specs); ``None`` if not set."
+    )
 
     @property
     def properties(self) -> MutableMapping[str, str]:
@@ -911,21 +906,11 @@ class TrialParameters(_ParamsView[common_pb2.TrialParams], Generic[TrialConfigT,
             value, expected, "the environment config"
         )
 
-    @property
-    def environment_config_serialized(self) -> bytes | None:
-        """The environment config, serialized (works without specs); ``None`` if not set."""
-        if self._raw_params.environment.HasField("config"):
-            return self._raw_params.environment.config.content
-        return None
-
-    @environment_config_serialized.setter
-    def environment_config_serialized(self, value: bytes | None) -> None:
-        if value is None:
-            _clear_nested(self._raw_params, "environment", "config")
-        else:
-            self._raw_params.environment.config.content = _check_bytes(
-                value, "environment_config_serialized"
-            )
+    environment_config_serialized = _SerializedField(
+        "config",
+        "The environment config, serialized (works without specs); ``None`` if not set.",
+        parent="environment",
+    )
 
     @property
     def environment_serialized(self) -> bytes | None:

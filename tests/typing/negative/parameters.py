@@ -12,6 +12,7 @@ def trial(params: cogment.TrialParameters[Any, Any]) -> None:
     params.environment_name = 3  # type: ignore[assignment]
     name: int = params.environment_endpoint  # type: ignore[assignment]
     steps: str = params.nb_buffered_ticks  # type: ignore[assignment]
+    params.environment_config_serialized = "config"  # type: ignore[assignment]
     print(name, steps)
 
 
@@ -19,4 +20,5 @@ def actor(actor: cogment.ActorParameters[Any, Any]) -> None:
     actor.optional = "yes"  # type: ignore[assignment]
     actor.response_timeout = "1"  # type: ignore[assignment]
     timeout: str = actor.initial_connection_timeout  # type: ignore[assignment]
-    print(timeout)
+    serialized: bytes = actor.config_serialized  # type: ignore[assignment]
+    print(timeout, serialized)

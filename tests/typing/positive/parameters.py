@@ -25,6 +25,8 @@ def trial(params: cogment.TrialParameters[Any, Any]) -> None:
     params.environment_name = "env"
     params.environment_name = None
     params.datalog_endpoint = None
+    params.config_serialized = b"\x08\x01"
+    params.environment_config_serialized = None
 
 
 def actor(actor: cogment.ActorParameters[Any, Any]) -> None:
@@ -35,7 +37,10 @@ def actor(actor: cogment.ActorParameters[Any, Any]) -> None:
     assert_type(actor.response_timeout, float)
     assert_type(actor.optional, bool)
     assert_type(actor.class_name, str)
+    assert_type(actor.config_serialized, bytes | None)
+    assert_type(actor.default_action_serialized, bytes | None)
     actor.response_timeout = 1.5
     actor.response_timeout = 2
     actor.optional = None
     actor.name = None
+    actor.default_action_serialized = None
