@@ -160,27 +160,22 @@ class DatastoreTrialInfo:
         )
 
 
-class DatastoreReward:
-    """One reward sent or received by an actor in a sample.
+_ExchangeT = TypeVar(
+    "_ExchangeT",
+    trial_datastore_pb2.StoredTrialActorSampleReward,
+    trial_datastore_pb2.StoredTrialActorSampleMessage,
+)
 
-    Attributes:
-        value: the reward value.
-        confidence: its confidence.
-    """
 
-    __slots__ = ("_names", "_payloads", "_raw", "confidence", "value")
+class _Exchange(Generic[_ExchangeT]):
+    """A reward or message of a sample: its sender and receiver by participant index, payloads by index."""
 
-    def __init__(
-        self,
-        reward: trial_datastore_pb2.StoredTrialActorSampleReward,
-        payloads: Sequence[bytes],
-        names: _TrialNames,
-    ) -> None:
-        self._raw = reward
+    __slots__ = ("_names", "_payloads", "_raw")
+
+    def __init__(self, raw: _ExchangeT, payloads: Sequence[bytes], names: _TrialNames) -> None:
+        self._raw: _ExchangeT = raw
         self._payloads = payloads
         self._names = names
-        self.value: float = reward.reward
-        self.confidence: float = reward.confidence
 
     @property
     def sender(self) -> str:
@@ -189,8 +184,29 @@ class DatastoreReward:
 
     @property
     def receiver(self) -> str:
-        """Name of the receiver."""
+        """Name of the receiver (the environment's name when the environment received it)."""
         return self._names.name(self._raw.receiver)
+
+
+class DatastoreReward(_Exchange[trial_datastore_pb2.StoredTrialActorSampleReward]):
+    """One reward sent or received by an actor in a sample.
+
+    Attributes:
+        value: the reward value.
+        confidence: its confidence.
+    """
+
+    __slots__ = ("confidence", "value")
+
+    def __init__(
+        self,
+        reward: trial_datastore_pb2.StoredTrialActorSampleReward,
+        payloads: Sequence[bytes],
+        names: _TrialNames,
+    ) -> None:
+        super().__init__(reward, payloads, names)
+        self.value: float = reward.reward
+        self.confidence: float = reward.confidence
 
     @property
     def user_data(self) -> any_pb2.Any | None:
@@ -208,30 +224,10 @@ class DatastoreReward:
         )
 
 
-class DatastoreMessage:
+class DatastoreMessage(_Exchange[trial_datastore_pb2.StoredTrialActorSampleMessage]):
     """One message sent or received by an actor in a sample."""
 
-    __slots__ = ("_names", "_payloads", "_raw")
-
-    def __init__(
-        self,
-        message: trial_datastore_pb2.StoredTrialActorSampleMessage,
-        payloads: Sequence[bytes],
-        names: _TrialNames,
-    ) -> None:
-        self._raw = message
-        self._payloads = payloads
-        self._names = names
-
-    @property
-    def sender(self) -> str:
-        """Name of the sender (the environment's name when the environment sent it)."""
-        return self._names.name(self._raw.sender)
-
-    @property
-    def receiver(self) -> str:
-        """Name of the receiver (the environment's name when sent to the environment)."""
-        return self._names.name(self._raw.receiver)
+    __slots__ = ()
 
     @property
     def payload(self) -> any_pb2.Any | None:
