@@ -32,6 +32,7 @@ from cogment._servicers._runner import (
 )
 from cogment._session import ActorInfo
 from cogment._specs import Specs, parse_config
+from cogment._timeouts import within
 from cogment.api import (
     agent_pb2_grpc,
     common_pb2,
@@ -54,7 +55,7 @@ def make_parser(message_type: type[Any] | None, has_specs: bool) -> Callable[[by
 
 async def _init_phase(context: Context, out_type: type[Any], where: str) -> Any | None:
     try:
-        return await asyncio.wait_for(read_init(context, out_type, where), INIT_TIMEOUT)
+        return await within(read_init(context, out_type, where), INIT_TIMEOUT)
     except asyncio.TimeoutError:
         logger.error("%s: no init data from the orchestrator after %ss", where, INIT_TIMEOUT)
         await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"{where}: no init data received")

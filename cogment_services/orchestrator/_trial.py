@@ -21,6 +21,7 @@ import logging
 import time
 from typing import Protocol
 
+from cogment._timeouts import within
 from cogment.api import common_pb2, environment_pb2
 
 from ._datalog import DatalogRecorder, placeholder_action
@@ -360,9 +361,9 @@ class Trial:
         try:
             if actor.is_client:
                 assert actor.join_future is not None
-                await asyncio.wait_for(asyncio.shield(actor.join_future), timeout or None)
+                await within(asyncio.shield(actor.join_future), timeout or None)
             else:
-                await asyncio.wait_for(self._init_service_actor(actor), timeout or None)
+                await within(self._init_service_actor(actor), timeout or None)
         except (asyncio.TimeoutError, LinkError) as error:
             what = (
                 f"did not connect within {timeout}s"
@@ -400,7 +401,7 @@ class Trial:
         timeout = self._env_init_timeout
         try:
             await link.send(message)
-            await asyncio.wait_for(self._await_env_init(link), timeout or None)
+            await within(self._await_env_init(link), timeout or None)
         except (LinkError, asyncio.TimeoutError) as error:
             what = (
                 f"no init reply within {timeout}s"
@@ -930,14 +931,14 @@ class Trial:
     async def _finish_soft(self) -> None:
         details = ""
         try:
-            await asyncio.wait_for(self._env_last_ack.wait(), ENV_LAST_ACK_TIMEOUT)
+            await within(self._env_last_ack.wait(), ENV_LAST_ACK_TIMEOUT)
         except asyncio.TimeoutError:
             details = "Environment failed to end properly"
         if not details:
             waits = [
                 asyncio.ensure_future(a.last_ack.wait())
                 for a in self._actors
-                if a.state is ActorState.ACTIVE
+                if a.state is ActorState.ACTIVE and not a.last_ack.is_set()
             ]
             if waits:
                 _done, pending = await asyncio.wait(waits, timeout=ACTORS_LAST_ACK_TIMEOUT)
@@ -993,8 +994,8 @@ class Trial:
     @staticmethod
     async def _end_one(link: ActorLink | EnvLink, message: object) -> None:
         try:
-            await asyncio.wait_for(link.send(message), END_SEND_TIMEOUT)  # type: ignore[arg-type]
-            await asyncio.wait_for(link.close(), END_SEND_TIMEOUT)
+            await within(link.send(message), END_SEND_TIMEOUT)  # type: ignore[arg-type]
+            await within(link.close(), END_SEND_TIMEOUT)
         except (LinkError, asyncio.TimeoutError):
             link.abort()
 
