@@ -375,6 +375,24 @@ async def find_model_info(
     return None
 
 
+async def retrieve_version_data(
+    stub: ModelRegistrySPAsyncStub, name: str, iteration: int, metadata: Sequence[GrpcMetadataItem]
+) -> bytes | None:
+    """The data of iteration ``iteration`` of model ``name`` (its chunks joined), ``None`` when the
+    registry answers NOT_FOUND; other failures raise the ``grpc.aio.AioRpcError`` as it is.
+    Shared by the v2 and the deprecated v1 clients."""
+    request = _pb.RetrieveVersionDataRequest(model_id=name, version_number=iteration)
+    chunks: list[bytes] = []
+    try:
+        async for chunk in stub.RetrieveVersionData(request, metadata=metadata):
+            chunks.append(chunk.data_chunk)
+    except grpc.aio.AioRpcError as error:
+        if error.code() == grpc.StatusCode.NOT_FOUND:
+            return None
+        raise
+    return b"".join(chunks)
+
+
 class ModelRegistry:
     """Client of a Model Registry (``cogmentAPI.ModelRegistrySP``).
 
@@ -544,16 +562,7 @@ class ModelRegistry:
 
     async def _retrieve_data(self, name: str, iteration: int) -> bytes | None:
         """The data, or None on NOT_FOUND; other gRPC errors are raised as they are."""
-        request = _pb.RetrieveVersionDataRequest(model_id=name, version_number=iteration)
-        chunks: list[bytes] = []
-        try:
-            async for chunk in self._stub.RetrieveVersionData(request, metadata=self._metadata):
-                chunks.append(chunk.data_chunk)
-        except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.NOT_FOUND:
-                return None
-            raise
-        return b"".join(chunks)
+        return await retrieve_version_data(self._stub, name, iteration, self._metadata)
 
     async def remove_model(self, name: str) -> None:
         """Delete model ``name`` and all its stored and transient iterations.

@@ -22,7 +22,7 @@ from cogment._errors import CogmentError
 from cogment._grpc import channel_url
 from cogment._log import deprecated
 from cogment._metadata import GrpcMetadata
-from cogment._model_registry import find_model_info
+from cogment._model_registry import find_model_info, retrieve_version_data
 from cogment.api import model_registry_pb2 as _pb
 from cogment.api import model_registry_pb2_grpc as _pb_grpc
 
@@ -244,32 +244,19 @@ class ModelRegistry:
             return None
 
         cached = self._data_cache.get(info.data_hash)
-        if cached is not None:
-            model = Model(
-                model_id,
-                None,
-                stored_version_info=VersionInfo(info),
-                user_data=model_info.user_data,
-                version_user_data=dict(info.user_data),
-            )
-            model._deserialized_model = cached
-            return model
-
-        request = _pb.RetrieveVersionDataRequest(
-            model_id=model_id, version_number=info.version_number
-        )
-        chunks: list[bytes] = []
-        try:
-            async for chunk in self._stub.RetrieveVersionData(request, metadata=self._metadata):
-                chunks.append(chunk.data_chunk)
-        except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.NOT_FOUND:
+        data: bytes | None = None
+        if cached is None:
+            try:
+                data = await retrieve_version_data(
+                    self._stub, model_id, info.version_number, self._metadata
+                )
+            except grpc.aio.AioRpcError as error:
+                raise self._error(
+                    f"retrieving the data of version [{info.version_number}] of model [{model_id}]",
+                    error,
+                ) from error
+            if data is None:
                 return None
-            raise self._error(
-                f"retrieving the data of version [{info.version_number}] of model [{model_id}]",
-                error,
-            ) from error
-        data = b"".join(chunks)
         model = Model(
             model_id,
             data,
@@ -277,7 +264,9 @@ class ModelRegistry:
             user_data=model_info.user_data,
             version_user_data=dict(info.user_data),
         )
-        if deserialize_func is not None:
+        if cached is not None:
+            model._deserialized_model = cached
+        elif deserialize_func is not None and data is not None:
             model._deserialized_model = deserialize_func(data)
             self._data_cache.put(info.data_hash, model._deserialized_model)
         return model
