@@ -15,11 +15,12 @@ receiver into its own objects, so no user code ever sees an object another compo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from typing import Any, Protocol
 
 from cogment._errors import CogmentError
-from cogment._log import logger
+from cogment._log import TRACE, logger
 from cogment._servicers._common import (
     ActorImpl,
     EnvironmentImpl,
@@ -29,10 +30,13 @@ from cogment._servicers._common import (
 from cogment._servicers._runner import (
     EOF,
     INIT_TIMEOUT,
+    UserImpl,
+    _guarded_pump,
+    _trace_message,
     pump_actor_inputs,
     pump_environment_inputs,
-    run_session,
 )
+from cogment._session import Session
 from cogment._specs import Specs
 from cogment.api import common_pb2, environment_pb2
 
@@ -79,7 +83,7 @@ class Mailbox:
     :data:`CLOSED` or a :class:`Failure`, ``get`` keeps returning it.
     """
 
-    __slots__ = ("_items", "_waiter", "_end")
+    __slots__ = ("_end", "_items", "_waiter")
 
     def __init__(self) -> None:
         self._items: deque[Any] = deque()
@@ -195,8 +199,8 @@ async def run_environment(context: Registered, trial_id: str, pipe: Pipe) -> Non
         logger.error("%s", exc)
         stream.fail(str(exc))
         return
-    error = await run_session(
-        session, impl.impl, stream, pump_environment_inputs(session, stream, parsers)
+    error = await run_direct_session(
+        session, impl.impl, pipe, pump_environment_inputs(session, stream, parsers)
     )
     _done(stream, error, f"Environment implementation [{impl.name}]")
 
@@ -222,10 +226,86 @@ async def run_service_actor(context: Registered, trial_id: str, pipe: Pipe) -> N
         logger.error("%s", exc)
         stream.fail(str(exc))
         return
-    error = await run_session(
-        session, impl.impl, stream, pump_actor_inputs(session, stream, parser)
+    error = await run_direct_session(
+        session, impl.impl, pipe, pump_actor_inputs(session, stream, parser)
     )
     _done(stream, error, f"Actor implementation [{impl.name}]")
+
+
+class _DirectOutgoing:
+    """Stands for a session's outgoing queue: what the session sends goes straight to the
+    orchestrator's mailbox (no writer task, no task switch); ``None`` (the implementation
+    returned) sets ``finished``."""
+
+    __slots__ = ("_mailbox", "_session", "_tracing", "finished")
+
+    def __init__(self, mailbox: Mailbox, session: Session) -> None:
+        self._mailbox = mailbox
+        self._session = session
+        self._tracing = logger.isEnabledFor(TRACE)
+        self.finished = asyncio.get_running_loop().create_future()
+
+    def put_nowait(self, message: Any) -> None:
+        if message is None:
+            if not self.finished.done():
+                self.finished.set_result(None)
+            return
+        if self._tracing:
+            _trace_message(self._session, "sending", message)
+        self._mailbox.put(message)
+
+    def empty(self) -> bool:
+        return True
+
+    def qsize(self) -> int:
+        return 0
+
+
+async def run_direct_session(
+    session: Session, impl: UserImpl, pipe: Pipe, pump: Any
+) -> BaseException | None:
+    """``_runner.run_session`` for a pipe: the same life cycle without the writer task.
+
+    Returns when the user implementation has returned, with the exception it raised (logged).
+    """
+    outgoing = _DirectOutgoing(pipe.to_orchestrator, session)
+    queued = session._outgoing
+    session._outgoing = outgoing  # type: ignore[assignment]
+    while not queued.empty():  # sent before the session was attached (none in practice)
+        outgoing.put_nowait(queued.get_nowait())
+    user_task = asyncio.ensure_future(impl(session))
+    pump_task = asyncio.ensure_future(_guarded_pump(session, pump))
+    user_task.add_done_callback(lambda _: session._close_outgoing())
+    try:
+        error: BaseException | None = None
+        try:
+            await user_task
+        except asyncio.CancelledError:
+            if not user_task.cancelled():
+                raise
+            logger.debug("%s: implementation cancelled", session._where())
+        except Exception as exc:
+            logger.error(
+                "%s: implementation [%s] raised an exception: ending its session",
+                session._where(),
+                session.impl_name,
+                exc_info=exc,
+            )
+            error = exc
+        else:
+            if not session._ended and not session._last_event_delivered:
+                logger.debug(
+                    "%s: implementation returned before the end of the trial", session._where()
+                )
+        return error
+    finally:
+        session._ended = True
+        for task in (user_task, pump_task):
+            if not task.done():
+                task.cancel()
+        for task in (user_task, pump_task):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task  # errors were already logged
 
 
 def _done(stream: ComponentStream, error: BaseException | None, what: str) -> None:

@@ -106,6 +106,20 @@ class InProcessLink(ComponentLink[SendT, RecvT]):
             task.cancel()
 
 
+async def _guarded(run: Coroutine[Any, Any, None], pipe: Pipe, what: str) -> None:
+    """Run a component; whatever happens, its stream ends (a failure if it did not close it)."""
+    try:
+        await run
+    except asyncio.CancelledError:
+        pipe.to_orchestrator.put(Failure(f"in-process {what} cancelled"))
+        raise
+    except Exception as error:
+        _log.error("in-process %s failed", what, exc_info=error)
+        pipe.to_orchestrator.put(Failure(f"in-process {what} failed: {error!r}"))
+    else:
+        pipe.to_orchestrator.put(CLOSED)  # ignored if it already ended its stream
+
+
 class InProcessConnector(Connector):
     """Runs the components of ``context`` in-process; other addresses go to ``fallback``."""
 
@@ -132,7 +146,8 @@ class InProcessConnector(Connector):
     ) -> InProcessLink[Any, Any]:
         pipe = Pipe()
         task = asyncio.get_running_loop().create_task(
-            run(self._context, trial_id, pipe), name=f"inprocess-{what}-{trial_id}"
+            _guarded(run(self._context, trial_id, pipe), pipe, what),
+            name=f"inprocess-{what}-{trial_id}",
         )
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
@@ -140,8 +155,6 @@ class InProcessConnector(Connector):
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            _log.error("in-process component failed", exc_info=task.exception())
 
     def open_actor(self, address: str, trial_id: str) -> ActorLink:
         if self.is_local(address):
