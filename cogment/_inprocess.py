@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from cogment._errors import CogmentError
@@ -31,7 +32,6 @@ from cogment._servicers._runner import (
     EOF,
     INIT_TIMEOUT,
     UserImpl,
-    _guarded_pump,
     _trace_message,
     pump_actor_inputs,
     pump_environment_inputs,
@@ -83,24 +83,36 @@ class Mailbox:
     :data:`CLOSED` or a :class:`Failure`, ``get`` keeps returning it.
     """
 
-    __slots__ = ("_end", "_items", "_waiter")
+    __slots__ = ("_consumer", "_end", "_items", "_waiter")
 
     def __init__(self) -> None:
         self._items: deque[Any] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self._end: Any = None
+        self._consumer: Callable[[Any], None] | None = None
 
     def put(self, item: Any) -> None:
         if self._end is not None:
             return  # the stream is over: late messages are dropped (as on a closed gRPC stream)
         if item is CLOSED or isinstance(item, Failure):
             self._end = item
+        consumer = self._consumer
+        if consumer is not None:
+            consumer(item)
+            return
         self._items.append(item)
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
             if not waiter.done():
                 waiter.set_result(None)
+
+    def hand_over(self, consumer: Callable[[Any], None]) -> None:
+        """From now on, give every message to ``consumer`` at once (those waiting first)."""
+        items = self._items
+        while items:
+            consumer(items.popleft())
+        self._consumer = consumer
 
     async def get(self) -> Any:
         items = self._items
@@ -158,6 +170,97 @@ class ComponentStream:
         self._pipe.to_orchestrator.put(Failure(reason))
 
 
+class _Next:
+    """What a driven pump awaits for its next message: the :class:`PumpDriver` resumes it."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Any:
+        return (yield self)
+
+
+_NEXT = _Next()
+
+
+class DrivenStream(ComponentStream):
+    """A component stream whose ``read`` is answered by a :class:`PumpDriver`, synchronously."""
+
+    __slots__ = ()
+
+    async def read(self) -> Any:
+        item = await _NEXT
+        if item is CLOSED:
+            return EOF
+        if isinstance(item, Failure):
+            raise CogmentError(f"{self._where}: {item.reason}")
+        return item
+
+
+class PumpDriver:
+    """Runs an incoming pump (``_runner.pump_*_inputs`` over a :class:`DrivenStream`) inside
+    the orchestrator's ``send``: each message is handled when it is sent, with no task and no
+    task switch. Same outcome as ``_runner._guarded_pump``: errors are logged and the session
+    is finished when the pump stops.
+    """
+
+    __slots__ = ("_coro", "_done", "_pending", "_running", "_session")
+
+    def __init__(self, session: Session, pump: Coroutine[Any, Any, None]) -> None:
+        self._session = session
+        self._coro = pump
+        self._pending: deque[Any] = deque()
+        self._running = False
+        self._done = False
+        self._step(None)
+
+    def feed(self, item: Any) -> None:
+        """Handle one message (queued if the pump is already running: no re-entrance)."""
+        if self._done:
+            return
+        self._pending.append(item)
+        if self._running:
+            return
+        self._running = True
+        try:
+            pending = self._pending
+            while pending and not self._done:
+                self._step(pending.popleft())
+        finally:
+            self._running = False
+
+    def _step(self, item: Any) -> None:
+        session = self._session
+        try:
+            awaited = self._coro.send(item)
+        except StopIteration:
+            self._stop()
+            return
+        except CogmentError as exc:
+            logger.warning("%s: stream failed: %s", session._where(), exc)
+            self._stop()
+            return
+        except Exception:
+            logger.exception("%s: error processing incoming data", session._where())
+            self._stop()
+            return
+        if awaited is not _NEXT:
+            self._coro.close()
+            logger.error("%s: the incoming pump awaited [%r]", session._where(), awaited)
+            self._stop()
+
+    def _stop(self) -> None:
+        self._done = True
+        self._pending.clear()
+        # Whatever stopped the incoming data, the user's event loop must not wait forever.
+        self._session._finish(final=False)
+
+    def close(self) -> None:
+        """Stop the pump (end of the session)."""
+        if not self._done:
+            self._done = True
+            self._coro.close()
+
+
 class Registered(Protocol):
     """What the in-process runners use of a ``Context``."""
 
@@ -199,8 +302,9 @@ async def run_environment(context: Registered, trial_id: str, pipe: Pipe) -> Non
         logger.error("%s", exc)
         stream.fail(str(exc))
         return
+    driven = DrivenStream(pipe, where)
     error = await run_direct_session(
-        session, impl.impl, pipe, pump_environment_inputs(session, stream, parsers)
+        session, impl.impl, pipe, pump_environment_inputs(session, driven, parsers)
     )
     _done(stream, error, f"Environment implementation [{impl.name}]")
 
@@ -226,8 +330,9 @@ async def run_service_actor(context: Registered, trial_id: str, pipe: Pipe) -> N
         logger.error("%s", exc)
         stream.fail(str(exc))
         return
+    driven = DrivenStream(pipe, where)
     error = await run_direct_session(
-        session, impl.impl, pipe, pump_actor_inputs(session, stream, parser)
+        session, impl.impl, pipe, pump_actor_inputs(session, driven, parser)
     )
     _done(stream, error, f"Actor implementation [{impl.name}]")
 
@@ -262,9 +367,10 @@ class _DirectOutgoing:
 
 
 async def run_direct_session(
-    session: Session, impl: UserImpl, pipe: Pipe, pump: Any
+    session: Session, impl: UserImpl, pipe: Pipe, pump: Coroutine[Any, Any, None]
 ) -> BaseException | None:
-    """``_runner.run_session`` for a pipe: the same life cycle without the writer task.
+    """``_runner.run_session`` for a pipe: the same life cycle without the writer task, and
+    the incoming ``pump`` (reading a :class:`DrivenStream`) run by a :class:`PumpDriver`.
 
     Returns when the user implementation has returned, with the exception it raised (logged).
     """
@@ -274,7 +380,8 @@ async def run_direct_session(
     while not queued.empty():  # sent before the session was attached (none in practice)
         outgoing.put_nowait(queued.get_nowait())
     user_task = asyncio.ensure_future(impl(session))
-    pump_task = asyncio.ensure_future(_guarded_pump(session, pump))
+    driver = PumpDriver(session, pump)
+    pipe.to_component.hand_over(driver.feed)
     user_task.add_done_callback(lambda _: session._close_outgoing())
     try:
         error: BaseException | None = None
@@ -300,12 +407,11 @@ async def run_direct_session(
         return error
     finally:
         session._ended = True
-        for task in (user_task, pump_task):
-            if not task.done():
-                task.cancel()
-        for task in (user_task, pump_task):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task  # errors were already logged
+        driver.close()
+        if not user_task.done():
+            user_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await user_task  # errors were already logged
 
 
 def _done(stream: ComponentStream, error: BaseException | None, what: str) -> None:
