@@ -7,19 +7,16 @@ reachable as attributes of ``cogment`` (loaded on first access).
 """
 
 import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from cogment._actor import ActorClass, ActorClassList, ActorSession
 from cogment._context import Context
-from cogment._controller import Controller, TrialInfo, TrialState
-from cogment._datalog import DatalogSession, LogParams, LogSample
 from cogment._endpoints import Endpoint, ServedEndpoint
 from cogment._environment import EnvironmentSession
 from cogment._errors import CogmentError
 from cogment._log import make_logger
 from cogment._metadata import GrpcMetadata
-from cogment._parameters import ActorParameters, TrialParameters
-from cogment._prehook import PrehookSession
 from cogment._session import (
     ActorInfo,
     ActorStatus,
@@ -33,6 +30,14 @@ from cogment._session import (
     Session,
 )
 from cogment._version import __version__
+
+if _TYPE_CHECKING:
+    # Loaded on first access (see ``_LAZY_NAMES``): controller, datalog, pre-trial hook and
+    # parameters are not needed to serve components, and keep ``import cogment`` cheap.
+    from cogment._controller import Controller, TrialInfo, TrialState
+    from cogment._datalog import DatalogSession, LogParams, LogSample
+    from cogment._parameters import ActorParameters, TrialParameters
+    from cogment._prehook import PrehookSession
 
 __all__ = [
     "ActorClass",
@@ -94,7 +99,19 @@ _SUBMODULES = frozenset(
     }
 )
 # Names re-exported lazily from modules that are heavier or optional.
-_LAZY_NAMES = {"DatastoreFields": "cogment._datastore", "Model": "cogment._model_registry_v1"}
+_LAZY_NAMES = {
+    "ActorParameters": "cogment._parameters",
+    "Controller": "cogment._controller",
+    "DatalogSession": "cogment._datalog",
+    "DatastoreFields": "cogment._datastore",
+    "LogParams": "cogment._datalog",
+    "LogSample": "cogment._datalog",
+    "Model": "cogment._model_registry_v1",
+    "PrehookSession": "cogment._prehook",
+    "TrialInfo": "cogment._controller",
+    "TrialParameters": "cogment._parameters",
+    "TrialState": "cogment._controller",
+}
 
 
 def __getattr__(name: str) -> _Any:
@@ -102,5 +119,11 @@ def __getattr__(name: str) -> _Any:
         return _importlib.import_module(f"cogment.{name}")
     module = _LAZY_NAMES.get(name)
     if module is not None:
-        return getattr(_importlib.import_module(module), name)
+        value = getattr(_importlib.import_module(module), name)
+        globals()[name] = value  # later lookups skip this hook
+        return value
     raise AttributeError(f"module 'cogment' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_NAMES))
