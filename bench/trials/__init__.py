@@ -9,12 +9,14 @@ same run and reported as ratios to ``reference``:
 - ``ours-grpc``: the same program on our SDK, over gRPC on our Orchestrator;
 - ``raw``: the game's logic as plain calls, building and parsing the same wire messages per
   tick: the floor no framework beats;
-- ``ours-inprocess``: not built yet (a later issue); reported as n/a.
+- ``ours-inprocess``: the same program on our SDK with the Orchestrator embedded in its
+  Context (``context.embedded_orchestrator()``): one process, no socket, no gRPC (the
+  Orchestrator's figures are part of the components' ones).
 
 ``python -m bench trials`` (``--quick`` for smaller sizes) or ``python -m bench.trials [--quick]
 [a b c d]``. ``python -m bench.trials.profile`` profiles our Orchestrator under workload (a)
 (cProfile, or ``--py-spy [--native]``); ``--memory N`` shows where its Python heap grows for N
-idle trials.
+idle trials. ``python -m bench.trials.inprocess_overhead [N]`` times 1-tick in-process trials.
 """
 
 from bench.trials._suite import FULL, MODES, QUICK, Sizes, run, run_suite

@@ -163,8 +163,8 @@ def _measurements(w: Workload, runs: dict[str, list[Run]]) -> list[Measurement]:
         if mode in NOT_YET:
             out.append(_not_available(w.title, mode, NOT_YET[mode]))
             continue
-        failed = [r.error for r in runs[mode] if r.error is not None]
-        if not ok[mode]:
+        failed = [r.error for r in runs.get(mode, []) if r.error is not None]
+        if not ok.get(mode):
             out.append(_not_available(w.title, mode, failed[0] if failed else "not run"))
             continue
         for error in failed:

@@ -64,8 +64,8 @@ def test_suite_measures_every_mode_with_positive_numbers() -> None:
         assert mode in table, f"mode {mode} missing from\n{table}"
     measured = [m for m in results if not m.unit.startswith("n/a")]
     not_available = {m.mode for m in results if m.unit.startswith("n/a")}
-    assert not_available <= {"ours-inprocess"}, table
-    for mode in ("reference", "ours-grpc", "raw"):
+    assert not not_available, table
+    for mode in ("reference", "ours-grpc", "raw", "ours-inprocess"):
         assert any(m.mode == mode for m in measured), table
     for m in measured:
         assert m.value > 0, f"{m.workload} {m.mode}: {m.value}\n{table}"
