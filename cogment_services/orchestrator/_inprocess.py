@@ -327,6 +327,12 @@ class EmbeddedOrchestrator(Orchestrator):
         if getattr(self._context, "_inprocess", None) is self:
             self._context._inprocess = None
         await super().stop()
+        joins = list(self._join_tasks)
+        for task in joins:
+            task.cancel()
+        for task in joins:
+            with contextlib.suppress(BaseException):
+                await task
 
     def get_controller(self) -> Any:
         """A ``cogment.Controller`` calling this Orchestrator directly (no gRPC)."""
