@@ -482,3 +482,31 @@ async def test_start_refusals_and_one_orchestrator_per_context(
     # Stopped: a new one can start.
     async with context.embedded_orchestrator():
         pass
+
+
+async def test_stopping_the_orchestrator_ends_running_trials(
+    spec: SimpleNamespace, setup: tuple[cogment.Context, Game]
+) -> None:
+    context, game = setup
+    async with context.embedded_orchestrator() as orch:
+        controller = orch.get_controller()
+        params = _params(
+            spec,
+            INPROC,
+            [("p1", "player", INPROC), ("c1", "player", "cogment://client")],
+            max_steps=0,
+        )
+        running = await controller.start_trial(trial_params=params)
+        waiting = await controller.start_trial(trial_params=params)  # c1 never joins
+        joined = asyncio.ensure_future(context.join_trial(running, actor_name="c1"))
+        await _until(lambda: _tick(orch, running) >= 5)
+    # Leaving the block hard-ends both trials; every component returns.
+    for trial_id in (running, waiting):
+        trial = orch.get_trial(trial_id)
+        assert trial is not None and trial.state == ENDED
+        assert trial.end_reason == "Orchestrator shutting down"
+    await asyncio.wait_for(joined, 5)
+    await asyncio.wait_for(
+        asyncio.gather(*(game.finished[w].wait() for w in ("env", "p1", "c1"))), 5
+    )
+    assert context._inprocess is None
