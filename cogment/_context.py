@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from cogment._model_registry import ModelRegistry
     from cogment._model_registry_v1 import ModelRegistry as ModelRegistryV1
     from cogment._prehook import PrehookSession
+    from cogment_services.orchestrator._inprocess import EmbeddedOrchestrator
 
 __all__ = ["Context", "PendingService"]
 
@@ -348,7 +349,7 @@ class Context:
             endpoint = Endpoint()
         await join_trial(self, trial_id, endpoint, impl_name, actor_name, actor_class)
 
-    def embedded_orchestrator(self, **settings: Any) -> Any:
+    def embedded_orchestrator(self, **settings: Any) -> EmbeddedOrchestrator:
         """An Orchestrator in this process running this Context's components in-process
         (extension): ``async with context.embedded_orchestrator() as orch: ...``.
 

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from cogment._errors import CogmentError
 from cogment._log import TRACE, logger
@@ -376,7 +376,7 @@ async def run_direct_session(
     """
     outgoing = _DirectOutgoing(pipe.to_orchestrator, session)
     queued = session._outgoing
-    session._outgoing = outgoing  # type: ignore[assignment]
+    cast(Any, session)._outgoing = outgoing
     while not queued.empty():  # sent before the session was attached (none in practice)
         outgoing.put_nowait(queued.get_nowait())
     user_task = asyncio.ensure_future(impl(session))

@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 import grpc.aio
@@ -53,6 +53,9 @@ from ._links import (
     SendT,
 )
 from ._orchestrator import Orchestrator, OrchestratorConfig
+
+if TYPE_CHECKING:
+    from cogment._controller import Controller
 
 __all__ = [
     "INPROCESS_ENDPOINT",
@@ -219,6 +222,15 @@ class _CallContext:
         self.written.put_nowait(message)
 
 
+def _as_servicer_context(context: _CallContext) -> Any:
+    """The servicer's view: the parts of a gRPC servicer context it uses."""
+    return context
+
+
+def _call(metadata: Any) -> Any:
+    return _as_servicer_context(_CallContext(metadata))
+
+
 class _WatchCall:
     """The result of an in-process ``WatchTrials``: async iteration and ``cancel()``."""
 
@@ -263,12 +275,12 @@ class InProcessLifecycleStub:
     async def StartTrial(
         self, request: Any, metadata: Any = None, timeout: float | None = None
     ) -> Any:
-        return await self._servicer.StartTrial(request, _CallContext(metadata))  # type: ignore[arg-type]
+        return await self._servicer.StartTrial(request, _call(metadata))
 
     async def TerminateTrial(
         self, request: Any, metadata: Any = None, timeout: float | None = None
     ) -> Any:
-        reply = await self._servicer.TerminateTrial(request, _CallContext(metadata))  # type: ignore[arg-type]
+        reply = await self._servicer.TerminateTrial(request, _call(metadata))
         # A hard end runs in a task: let it start (TERMINATING) before answering, as the
         # network round trip of the gRPC path does.
         await asyncio.sleep(0)
@@ -277,19 +289,19 @@ class InProcessLifecycleStub:
     async def GetTrialInfo(
         self, request: Any, metadata: Any = None, timeout: float | None = None
     ) -> Any:
-        return await self._servicer.GetTrialInfo(request, _CallContext(metadata))  # type: ignore[arg-type]
+        return await self._servicer.GetTrialInfo(request, _call(metadata))
 
     def WatchTrials(self, request: Any, metadata: Any = None, timeout: float | None = None) -> Any:
         servicer = self._servicer
         return _WatchCall(
-            lambda context: servicer.WatchTrials(request, context),  # type: ignore[arg-type]
+            lambda context: servicer.WatchTrials(request, _as_servicer_context(context)),
             metadata,
         )
 
     async def Version(
         self, request: Any, metadata: Any = None, timeout: float | None = None
     ) -> Any:
-        return await self._servicer.Version(request, _CallContext(metadata))  # type: ignore[arg-type]
+        return await self._servicer.Version(request, _call(metadata))
 
 
 # ------------------------------------------------------------------------------ orchestrator
@@ -317,6 +329,10 @@ class EmbeddedOrchestrator(Orchestrator):
         self._join_tasks: set[asyncio.Task[None]] = set()
         self._connector = InProcessConnector(context, self._connector)
 
+    async def __aenter__(self) -> EmbeddedOrchestrator:
+        await self.start()
+        return self
+
     async def start(self) -> None:
         if getattr(self._context, "_inprocess", None) not in (None, self):
             raise CogmentError("this Context already has an embedded Orchestrator running")
@@ -334,12 +350,13 @@ class EmbeddedOrchestrator(Orchestrator):
             with contextlib.suppress(BaseException):
                 await task
 
-    def get_controller(self) -> Any:
+    def get_controller(self) -> Controller:
         """A ``cogment.Controller`` calling this Orchestrator directly (no gRPC)."""
         from cogment._controller import Controller
 
+        stub: Any = InProcessLifecycleStub(self)
         return Controller(
-            InProcessLifecycleStub(self),  # type: ignore[arg-type]
+            stub,
             self._context.user_id,
             self._context.metadata,
             url="in-process",
