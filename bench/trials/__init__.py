@@ -16,7 +16,8 @@ same run and reported as ratios to ``reference``:
 ``python -m bench trials`` (``--quick`` for smaller sizes) or ``python -m bench.trials [--quick]
 [a b c d]``. ``python -m bench.trials.profile`` profiles our Orchestrator under workload (a)
 (cProfile, or ``--py-spy [--native]``); ``--memory N`` shows where its Python heap grows for N
-idle trials. ``python -m bench.trials.inprocess_overhead [N]`` times 1-tick in-process trials.
+idle trials. ``python -m bench.trials.inprocess_overhead [N]`` times 1-tick in-process trials;
+``python -m bench.trials.profile_inprocess`` profiles an in-process trial (cProfile).
 """
 
 from bench.trials._suite import FULL, MODES, QUICK, Sizes, run, run_suite
