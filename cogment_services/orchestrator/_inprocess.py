@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -72,24 +73,169 @@ _INPROCESS_ADDRESS = "inprocess:1"
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "0.0.0.0", "[::1]", "[::]", "::1")
 
 
+class _Next:
+    """What a driven reader awaits for its next message: its :class:`ReaderDriver` resumes it."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Any:
+        return (yield self)
+
+
+_NEXT = _Next()
+
+
+class ReaderDriver:
+    """Runs a trial's reader coroutine (``Trial._read_actor`` / ``_read_env``) inside the
+    component's send: each message is handled when the component sends it, in the sender's
+    task, with no reader task and no task switch.
+
+    While the reader only awaits its next message (the hot path: actions, observations,
+    rewards, messages; in-process sends never suspend) it runs synchronously. If it awaits
+    anything else (a hard end waiting for its END sends), the rest of it moves to a task of its
+    own, which takes the messages that arrived meanwhile, and hands back to synchronous driving
+    when it awaits its next message with none waiting. So no asyncio deadline scope
+    (``asyncio.timeout``) is ever entered in the sender's task across a suspension: the trial
+    logic enters them only in tasks of its own (``gather``ed END sends, the soft-end task).
+
+    ``finished`` is done when the reader returned; cancelling it stops the reader.
+    """
+
+    __slots__ = ("_coro", "_done", "_name", "_pending", "_running", "_task", "finished")
+
+    def __init__(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        self._coro = coro
+        self._name = name
+        self._pending: deque[Any] = deque()
+        self._running = False
+        self._done = False
+        self._task: asyncio.Task[None] | None = None
+        self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.finished.add_done_callback(self._finished)
+        self._run(None)  # up to its first receive
+
+    def feed(self, item: Any) -> None:
+        """Handle one message now (queued while the reader is busy or in its task)."""
+        if self._done:
+            return
+        self._pending.append(item)
+        if self._running or self._task is not None:
+            return
+        pending = self._pending
+        while pending and not self._done and self._task is None:
+            self._run(pending.popleft())
+
+    def _run(self, item: Any) -> None:
+        self._running = True
+        try:
+            awaited = self._coro.send(item)
+        except StopIteration:
+            self._stop()
+            return
+        except Exception:
+            _log.exception("in-process reader [%s] failed", self._name)
+            self._stop()
+            return
+        finally:
+            self._running = False
+        if awaited is not _NEXT:
+            self._task = asyncio.get_running_loop().create_task(
+                self._resume(awaited), name=self._name
+            )
+
+    async def _resume(self, awaited: Any) -> None:
+        try:
+            await _Resume(self, awaited)
+        except asyncio.CancelledError:
+            self._stop()
+            raise
+        except Exception:
+            _log.exception("in-process reader [%s] failed", self._name)
+            self._stop()
+
+    def _stop(self) -> None:
+        self._done = True
+        self._pending.clear()
+        if not self.finished.done():
+            self.finished.set_result(None)
+
+    def _finished(self, future: asyncio.Future[None]) -> None:
+        if not future.cancelled():
+            return
+        self._done = True
+        self._pending.clear()
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+        elif not self._running:
+            self._coro.close()
+
+
+class _Resume:
+    """The rest of a driven reader, run by its driver's task from a real suspension."""
+
+    __slots__ = ("_awaited", "_driver")
+
+    def __init__(self, driver: ReaderDriver, awaited: Any) -> None:
+        self._driver = driver
+        self._awaited = awaited
+
+    def __await__(self) -> Any:
+        driver = self._driver
+        coro = driver._coro
+        awaited = self._awaited
+        while True:
+            if awaited is _NEXT:
+                if not driver._pending or driver._done:
+                    driver._task = None  # back to synchronous driving
+                    pending = driver._pending
+                    while pending and not driver._done and driver._task is None:
+                        driver._run(pending.popleft())
+                    return
+                value, error = driver._pending.popleft(), None
+            else:
+                try:
+                    value, error = (yield awaited), None
+                except BaseException as exc:  # thrown into the task: pass it on
+                    value, error = None, exc
+            try:
+                awaited = coro.send(value) if error is None else coro.throw(error)
+            except StopIteration:
+                driver._task = None
+                driver._stop()
+                return
+
+
 class InProcessLink(ComponentLink[SendT, RecvT]):
     """The orchestrator's end of a :class:`~cogment._inprocess.Pipe` (messages as objects)."""
 
-    __slots__ = ("_closed", "_describe", "_pipe", "_task")
+    __slots__ = ("_closed", "_describe", "_driven", "_pipe", "_task")
 
     def __init__(self, pipe: Pipe, describe: str, task: asyncio.Task[None] | None = None) -> None:
         self._pipe = pipe
         self._describe = describe
         self._task = task
         self._closed = False
+        self._driven = False
 
     async def send(self, message: SendT) -> None:
         if self._closed:
             raise LinkError(f"stream to {self._describe} already closed")
         self._pipe.to_component.put(message)
 
+    def drive(self, reader: Coroutine[Any, Any, None], name: str) -> asyncio.Future[None]:
+        """Run ``reader`` (a loop over :meth:`receive`) in the component's sends, with a
+        :class:`ReaderDriver`; returns its ``finished`` future (cancel it to stop it)."""
+        self._driven = True
+        driver = ReaderDriver(reader, name)
+        self._pipe.to_orchestrator.hand_over(driver.feed)
+        return driver.finished
+
     async def receive(self) -> RecvT | None:
-        item = await self._pipe.to_orchestrator.get()
+        if self._driven:
+            item = await _NEXT
+        else:
+            item = await self._pipe.to_orchestrator.get()
         if item is CLOSED:
             return None
         if isinstance(item, Failure):

@@ -19,7 +19,8 @@ import asyncio
 import enum
 import logging
 import time
-from typing import Protocol
+from collections.abc import Coroutine
+from typing import Any, Protocol
 
 from cogment._timeouts import within
 from cogment.api import common_pb2, environment_pb2
@@ -116,7 +117,20 @@ class _Actor:
         self.action: common_pb2.Action | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.last_ack = asyncio.Event()
-        self.reader: asyncio.Task[None] | None = None
+        self.reader: asyncio.Future[None] | None = None
+
+
+def _start_reader(
+    link: ActorLink | EnvLink, reader: Coroutine[Any, Any, None], name: str
+) -> asyncio.Future[None]:
+    """Run a reader loop: driven by the link's sends when it can (the in-process link runs it
+    in the component's task, no reader task: see ``_inprocess.ReaderDriver``), else in a task.
+    The result is done when the reader returned; cancelling it stops the reader."""
+    drive = getattr(link, "drive", None)
+    if drive is not None:
+        finished: asyncio.Future[None] = drive(reader, name)
+        return finished
+    return asyncio.get_running_loop().create_task(reader, name=name)
 
 
 def _fail_join(actor: _Actor, reason: str) -> None:
@@ -173,7 +187,7 @@ class Trial:
         self._env_impl = ""
         self._env_link: EnvLink | None = None
         self._env_last_ack = asyncio.Event()
-        self._env_reader: asyncio.Task[None] | None = None
+        self._env_reader: asyncio.Future[None] | None = None
         self._env_init_timeout = env_init_timeout
         self._env_init_error = ""
         self._datalog: DatalogRecorder | None = None
@@ -379,7 +393,8 @@ class Trial:
         if self.state == ENDED:
             return False
         actor.state = ActorState.ACTIVE
-        actor.reader = asyncio.create_task(self._read_actor(actor), name=f"actor-{actor.name}")
+        assert actor.link is not None
+        actor.reader = _start_reader(actor.link, self._read_actor(actor), f"actor-{actor.name}")
         return True
 
     async def _connect_actors(self) -> bool:
@@ -414,7 +429,7 @@ class Trial:
             return False
         if self.state == ENDED:
             return True
-        self._env_reader = asyncio.create_task(self._read_env(), name=f"env-{self.id}")
+        self._env_reader = _start_reader(link, self._read_env(), f"env-{self.id}")
         return True
 
     @staticmethod
