@@ -11,7 +11,6 @@ import sys
 import time
 
 import cogment
-from cogment_services.orchestrator import Orchestrator
 
 from . import cog_settings
 from .cog_settings.rps_pb2 import EnvConfig, PlayerConfig
@@ -45,16 +44,16 @@ class Progress:
             self.next_report = fraction + 0.25
 
 
-def trial_parameters(actors_url: str, target_score: int, seed: int) -> cog_settings.TrialParameters:
+def trial_parameters(endpoint: str, target_score: int, seed: int) -> cog_settings.TrialParameters:
     return cog_settings.trial_parameters(
         environment_name="referee",
-        environment_endpoint=actors_url,
+        environment_endpoint=endpoint,
         environment_implementation="rps",
         environment_config=EnvConfig(target_score=target_score),
         max_steps=100 * target_score,
         actors=[
             cog_settings.player_parameters(
-                name=name, endpoint=actors_url, implementation=name, config=PlayerConfig(seed=seed)
+                name=name, endpoint=endpoint, implementation=name, config=PlayerConfig(seed=seed)
             )
             for name in PLAYERS
         ],
@@ -67,26 +66,23 @@ async def run(trials: int, target_score: int, concurrency: int) -> None:
     for name, implementation in PLAYERS.items():
         context.register_actor(implementation, name, [cog_settings.actor_classes.player])
 
-    async with Orchestrator(lifecycle_port=0, host="127.0.0.1") as orchestrator:
-        server = asyncio.create_task(
-            context.serve_all_registered(cogment.ServedEndpoint(0), host="127.0.0.1")
-        )
-        actors_url = f"grpc://127.0.0.1:{await context.wait_for_serving()}"
-        controller = await context.get_controller(cogment.Endpoint(orchestrator.endpoint))
+    # The embedded Orchestrator runs the Context's components in-process: no sockets, no
+    # serialization of observations and actions.
+    async with context.embedded_orchestrator() as orchestrator:
+        controller = orchestrator.get_controller()
         progress = Progress(trials)
         slots = asyncio.Semaphore(concurrency)
 
         async def one_trial(index: int) -> None:
             async with slots:
-                params = trial_parameters(actors_url, target_score, seed=index + 1)
+                params = trial_parameters(
+                    orchestrator.components_endpoint, target_score, seed=index + 1
+                )
                 trial_id = await controller.start_trial(trial_params=params)
                 await finished(trial_id).wait()
                 progress.advance()
 
-        try:
-            await asyncio.gather(*(one_trial(i) for i in range(trials)))
-        finally:
-            server.cancel()
+        await asyncio.gather(*(one_trial(i) for i in range(trials)))
 
 
 def print_scores(elapsed: float) -> None:
