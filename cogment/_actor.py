@@ -7,6 +7,7 @@ from typing import Any, Generic, TypeVar, cast, overload
 
 from google.protobuf.message import Message
 
+from cogment._carried import CarriedAction, copy_message
 from cogment._errors import CogmentError
 from cogment._log import deprecated
 from cogment._session import (
@@ -79,6 +80,15 @@ class ActorSession(Session, Generic[ObsT, ActT, ConfigT]):
     def do_action(self, action: ActT | None) -> None:
         """Send an action for the last observation received (``None`` sends an empty action)."""
         if not self._can_send("action"):
+            return
+        if self._carry_objects:  # in-process: the object itself (a copy: see cogment._carried)
+            self._outgoing.put_nowait(
+                cast(Any, CarriedAction)(
+                    self._last_tick_delivered,
+                    now_ns(),
+                    None if action is None else copy_message(action),
+                )
+            )
             return
         wire = common_pb2.Action(tick_id=self._last_tick_delivered, timestamp=now_ns())
         if action is not None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from google.protobuf.message import Message
 
+from cogment._carried import CarriedObservationSet, copy_message
 from cogment._errors import CogmentError
 from cogment._log import deprecated, logger
 from cogment._session import (
@@ -105,9 +106,7 @@ class EnvironmentSession(Session, Generic[ObsT, ActT, ConfigT]):
             )
         )
         if first is not None:
-            self._outgoing.put_nowait(
-                environment_pb2.EnvRunTrialOutput(state=_NORMAL, observation_set=first)
-            )
+            self._outgoing.put_nowait(_observation_output(first))
 
     def produce_observations(self, observations: Iterable[tuple[str, ObsT]]) -> None:
         """Send observations to the actors; after an ENDING event they are the final ones."""
@@ -149,17 +148,15 @@ class EnvironmentSession(Session, Generic[ObsT, ActT, ConfigT]):
     # -- internals ----------------------------------------------------------------------------
 
     def _send_observations(self, observations: Iterable[tuple[str, ObsT]]) -> None:
-        obs_set = self._build_observation_set(observations)
-        self._outgoing.put_nowait(
-            environment_pb2.EnvRunTrialOutput(state=_NORMAL, observation_set=obs_set)
-        )
+        self._outgoing.put_nowait(_observation_output(self._build_observation_set(observations)))
 
     def _build_observation_set(
         self, observations: Iterable[tuple[str, ObsT]]
-    ) -> environment_pb2.ObservationSet:
+    ) -> environment_pb2.ObservationSet | CarriedObservationSet:
         nb_actors = len(self._actors)
         actors_map = [-1] * nb_actors
-        serialized: list[bytes] = []
+        carry = self._carry_objects  # in-process: copies of the objects (cogment._carried)
+        serialized: list[Any] = []
         seen: dict[int, int] = {}  # id(observation) -> index in `serialized`
         alive: list[object] = []  # keeps the observations seen alive, so their ids stay unique
         if (
@@ -190,7 +187,7 @@ class EnvironmentSession(Session, Generic[ObsT, ActT, ConfigT]):
                 obs_index = len(serialized)
                 seen[key] = obs_index
                 alive.append(obs)
-                serialized.append(obs.SerializeToString())
+                serialized.append(copy_message(obs) if carry else obs.SerializeToString())
             for actor_index in self._resolve_targets(target):
                 if actors_map[actor_index] != -1:
                     raise CogmentError(
@@ -201,6 +198,8 @@ class EnvironmentSession(Session, Generic[ObsT, ActT, ConfigT]):
         missing = [self._actors[i].actor_name for i, v in enumerate(actors_map) if v == -1]
         if missing:
             raise CogmentError(f"{self._where()}: no observation for actor(s) {missing}")
+        if carry:
+            return CarriedObservationSet(now_ns(), actors_map, serialized)
         return environment_pb2.ObservationSet(
             tick_id=-1, timestamp=now_ns(), observations=serialized, actors_map=actors_map
         )
@@ -229,3 +228,9 @@ class EnvironmentSession(Session, Generic[ObsT, ActT, ConfigT]):
         if self._ending:
             logger.debug("%s: LAST received while already ending", self._where())
         self._ending = True
+
+
+def _observation_output(obs_set: environment_pb2.ObservationSet | CarriedObservationSet) -> Any:
+    if isinstance(obs_set, CarriedObservationSet):
+        return obs_set  # stands for its envelope too
+    return environment_pb2.EnvRunTrialOutput(state=_NORMAL, observation_set=obs_set)

@@ -375,6 +375,7 @@ async def run_direct_session(
     Returns when the user implementation has returned, with the exception it raised (logged).
     """
     outgoing = _DirectOutgoing(pipe.to_orchestrator, session)
+    session._carry_objects = True  # observations and actions go as objects (cogment._carried)
     queued = session._outgoing
     cast(Any, session)._outgoing = outgoing
     while not queued.empty():  # sent before the session was attached (none in practice)

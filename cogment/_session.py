@@ -327,6 +327,10 @@ class Session:
 
     _KIND: ClassVar[str] = "Session"
 
+    _carry_objects: bool = False
+    """Send observations/actions as objects (``cogment._carried``): set for sessions run
+    in-process by an embedded Orchestrator."""
+
     name: str
     impl_name: str
     config: Any

@@ -15,6 +15,7 @@ from google.protobuf import text_format
 from google.protobuf.message import Message
 
 from cogment._actor import ActorSession
+from cogment._carried import decode
 from cogment._environment import EnvironmentSession
 from cogment._log import TRACE, logger, trace
 from cogment._session import (
@@ -62,7 +63,12 @@ class MessageStream(Protocol):
 
 
 def _trace_message(session: Session, what: str, msg: Any) -> None:
-    text = "EOF" if msg is EOF else text_format.MessageToString(msg, as_one_line=True)
+    if msg is EOF:
+        text = "EOF"
+    elif isinstance(msg, Message):
+        text = text_format.MessageToString(msg, as_one_line=True)
+    else:  # carried in-process (cogment._carried)
+        text = repr(msg)
     logger.log(TRACE, "%s: %s [%s]", session._where(), what, text)
 
 
@@ -105,7 +111,14 @@ async def pump_actor_inputs(
             if kind == "observation":
                 wire = msg.observation
                 session._tick_id = wire.tick_id
-                obs = RecvObservation(wire.tick_id, wire.timestamp, parse_observation(wire.content))
+                content = wire.content  # bytes, or an object carried in-process (_carried)
+                obs = RecvObservation(
+                    wire.tick_id,
+                    wire.timestamp,
+                    parse_observation(content)
+                    if type(content) is bytes
+                    else decode(parse_observation, content),
+                )
                 if (
                     session._ending
                     and session._auto_done_sending
@@ -184,10 +197,16 @@ async def pump_environment_inputs(
                 for index, content in enumerate(contents):
                     if index in unavailable:
                         actions.append(RecvAction(index, tick_id, unavailable_status, 0, None))
-                    else:
+                    else:  # bytes, or an object carried in-process (cogment._carried)
                         actions.append(
                             RecvAction(
-                                index, tick_id, active, timestamp, action_parsers[index](content)
+                                index,
+                                tick_id,
+                                active,
+                                timestamp,
+                                action_parsers[index](content)
+                                if type(content) is bytes
+                                else decode(action_parsers[index], content),
                             )
                         )
                 session._post_event(RecvEvent(session._event_type(), actions=actions))

@@ -211,6 +211,8 @@ class InProcessLink(ComponentLink[SendT, RecvT]):
 
     __slots__ = ("_closed", "_describe", "_driven", "_pipe", "_task")
 
+    carries_objects = True
+
     def __init__(self, pipe: Pipe, describe: str, task: asyncio.Task[None] | None = None) -> None:
         self._pipe = pipe
         self._describe = describe

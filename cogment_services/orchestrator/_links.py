@@ -89,6 +89,10 @@ class ComponentLink(abc.ABC, Generic[SendT, RecvT]):
     at a clean end of stream. ``send`` may be called from several tasks (writes are serialised).
     """
 
+    #: Whether the peer takes observations/actions as objects (``cogment._carried``): the
+    #: in-process link; wire links take the protobuf messages.
+    carries_objects = False
+
     @abc.abstractmethod
     async def send(self, message: SendT) -> None:
         """Send one message."""

@@ -22,6 +22,13 @@ import time
 from collections.abc import Coroutine
 from typing import Any, Protocol
 
+from cogment._carried import (
+    CarriedAction,
+    CarriedActionSet,
+    CarriedObservation,
+    CarriedObservationSet,
+    copy_message,
+)
 from cogment._timeouts import within
 from cogment.api import common_pb2, environment_pb2
 
@@ -114,7 +121,7 @@ class _Actor:
         self.state = ActorState.CONNECTING
         self.join_future: asyncio.Future[ActorLink] | None = None
         self.rewards: dict[int, list[common_pb2.RewardSource]] = {}
-        self.action: common_pb2.Action | None = None
+        self.action: common_pb2.Action | CarriedAction | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.last_ack = asyncio.Event()
         self.reader: asyncio.Future[None] | None = None
@@ -176,7 +183,9 @@ class Trial:
         self.properties: dict[str, str] = {}
         self.env_name = ""
         self.params: common_pb2.TrialParams | None = None
-        self.latest_observation: environment_pb2.ObservationSet | None = None
+        self._latest_observation: environment_pb2.ObservationSet | CarriedObservationSet | None = (
+            None
+        )
         #: Why the trial ended (set when it does).
         self.end_reason: str | None = None
         self.ended = asyncio.Event()
@@ -206,6 +215,14 @@ class Trial:
         host.trial_state_changed(self)
 
     # ---------------------------------------------------------------------------- inspection
+
+    @property
+    def latest_observation(self) -> environment_pb2.ObservationSet | None:
+        """The last observation set received from the environment (wire message)."""
+        obs = self._latest_observation
+        if type(obs) is CarriedObservationSet:
+            return obs.to_proto()
+        return obs  # type: ignore[return-value]
 
     @property
     def actors(self) -> list[common_pb2.TrialActor]:
@@ -568,11 +585,15 @@ class Trial:
 
     # -------------------------------------------------------------------------------- ticks
 
-    async def _on_observation_set(self, obs: environment_pb2.ObservationSet) -> None:
+    async def _on_observation_set(
+        self, obs: environment_pb2.ObservationSet | CarriedObservationSet
+    ) -> None:
         if self._final_done or self._ending:
             return
         actors = self._actors
-        nb_obs = len(obs.observations)
+        # In-process environments send their observations as objects (cogment._carried).
+        objects = obs.objects if type(obs) is CarriedObservationSet else None
+        nb_obs = len(obs.observations) if objects is None else len(objects)
         if len(obs.actors_map) != len(actors) or any(i < 0 or i >= nb_obs for i in obs.actors_map):
             await self._hard_end(
                 "Environment sent a malformed observation set "
@@ -595,12 +616,13 @@ class Trial:
         if self._metrics is not None:
             self._metrics.ticks.inc()
         tick = self.tick_id
-        self.latest_observation = obs
+        self._latest_observation = obs
         if final:
             self._final_done = True
             self._set_state(TERMINATING)
         if self._datalog is not None:
-            self._datalog.new_sample(tick, obs, self.state)
+            logged = obs.to_proto() if isinstance(obs, CarriedObservationSet) else obs
+            self._datalog.new_sample(tick, logged, self.state)
         # Gathering state is set before the fan-out: actions may arrive while we still send.
         if self._gathering:
             # A new observation set supersedes an unfinished gathering (and a final one ends it).
@@ -615,7 +637,7 @@ class Trial:
                 if actor.state is ActorState.ACTIVE:
                     pending.add(actor.index)
         observation_map = obs.actors_map
-        contents = obs.observations
+        contents = obs.observations if objects is None else None  # serialized on demand
         timestamp = obs.timestamp
         for actor in actors:
             if actor.state is not ActorState.ACTIVE:
@@ -627,6 +649,16 @@ class Trial:
                     await self._send_rewards(actor, link)
                 if final:
                     await link.send(_ACTOR_LAST)
+                if objects is not None and link.carries_objects:
+                    # Each actor gets its own copy (see cogment._carried for the rule).
+                    await link.send(
+                        CarriedObservation(  # type: ignore[arg-type]  # stands for one
+                            tick, timestamp, copy_message(objects[observation_map[actor.index]])
+                        )
+                    )
+                    continue
+                if contents is None:
+                    contents = obs.observations
                 message = common_pb2.ActorRunTrialInput(state=NORMAL)
                 observation = message.observation
                 observation.tick_id = tick
@@ -684,7 +716,7 @@ class Trial:
         if not self._pending:
             self._spawn(self._complete_gathering(), f"gather-{self.id}")
 
-    async def _on_action(self, actor: _Actor, action: common_pb2.Action) -> None:
+    async def _on_action(self, actor: _Actor, action: common_pb2.Action | CarriedAction) -> None:
         if not self._gathering or actor.index not in self._pending:
             return
         if action.tick_id != -1 and action.tick_id != self.tick_id:
@@ -711,7 +743,10 @@ class Trial:
             return
         self._gathering = False
         tick = self.tick_id
-        actions: list[bytes] = []
+        link = self._env_link
+        # An in-process environment takes objects (cogment._carried); others take bytes.
+        carry = link is not None and link.carries_objects
+        actions: list[object] = []
         unavailable: list[int] = []
         defaults: list[int] = []
         missing_required: list[str] = []
@@ -723,6 +758,11 @@ class Trial:
                 actor.timer = None
             action = actor.action
             if action is not None:
+                if isinstance(action, CarriedAction):
+                    actions.append(action.carried if carry else action.content)
+                    if sample is not None:
+                        sample.actions.append(action.to_proto())
+                    continue
                 actions.append(action.content)
                 if sample is not None:
                     sample.actions.append(action)
@@ -747,7 +787,6 @@ class Trial:
                 f"[{', '.join(missing_required)}] unavailable at tick [{tick}]]"
             )
             return
-        link = self._env_link
         if link is None:  # pragma: no cover - gathering only starts once the env is connected
             return
         try:
@@ -763,11 +802,16 @@ class Trial:
                     datalog.add_special_event(event)
                 self._set_state(TERMINATING)
                 await link.send(_ENV_LAST)
+            if carry:
+                await link.send(
+                    CarriedActionSet(tick, time.time_ns(), actions, unavailable)  # type: ignore[arg-type]
+                )
+                return
             message = environment_pb2.EnvRunTrialInput(state=NORMAL)
             action_set = message.action_set
             action_set.tick_id = tick
             action_set.timestamp = time.time_ns()
-            action_set.actions.extend(actions)
+            action_set.actions.extend(actions)  # type: ignore[arg-type]  # all bytes here
             if unavailable:
                 action_set.unavailable_actors.extend(unavailable)
             await link.send(message)
