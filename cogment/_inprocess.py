@@ -2,14 +2,16 @@
 
 An embedded Orchestrator (``Context.embedded_orchestrator``) opens a :class:`Pipe` per
 component stream instead of a gRPC call. The pipe carries the very ``RunTrial`` message objects
-the two sides build (no gRPC, no serialization of the stream envelopes); the SDK side runs the
+the two sides build (no gRPC, no serialization); observations and actions travel as objects
+(``cogment._carried``: sessions run here have ``_carry_objects`` set). The SDK side runs the
 same session machinery as the gRPC servicers (``_servicers._runner``), reading from a
 :class:`ComponentStream` instead of a gRPC context.
 
 Aliasing: a message is built by its sender for one receiver and never changed after it was
-sent (the Orchestrator builds a fresh ``ActorRunTrialInput`` per actor and per tick; its shared
-constants -- HEARTBEAT, LAST -- have no payload), and the user payloads inside are parsed by the
-receiver into its own objects, so no user code ever sees an object another component holds.
+sent (the Orchestrator builds a fresh envelope per actor and per tick; its shared constants --
+HEARTBEAT, LAST -- have no payload). User payloads follow the rule of ``cogment._carried``:
+copied when sent, one object per receiver, so no user code ever sees an object another
+component holds (other payloads -- messages, configs -- are still bytes parsed by the receiver).
 """
 
 from __future__ import annotations
