@@ -20,7 +20,7 @@ import enum
 import logging
 import time
 from collections.abc import Coroutine
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from cogment._carried import (
     CarriedAction,
@@ -220,9 +220,9 @@ class Trial:
     def latest_observation(self) -> environment_pb2.ObservationSet | None:
         """The last observation set received from the environment (wire message)."""
         obs = self._latest_observation
-        if type(obs) is CarriedObservationSet:
+        if isinstance(obs, CarriedObservationSet):
             return obs.to_proto()
-        return obs  # type: ignore[return-value]
+        return obs
 
     @property
     def actors(self) -> list[common_pb2.TrialActor]:
@@ -652,8 +652,11 @@ class Trial:
                 if objects is not None and link.carries_objects:
                     # Each actor gets its own copy (see cogment._carried for the rule).
                     await link.send(
-                        CarriedObservation(  # type: ignore[arg-type]  # stands for one
-                            tick, timestamp, copy_message(objects[observation_map[actor.index]])
+                        cast(  # stands for an ActorRunTrialInput (cogment._carried)
+                            Any,
+                            CarriedObservation(
+                                tick, timestamp, copy_message(objects[observation_map[actor.index]])
+                            ),
                         )
                     )
                     continue
@@ -804,14 +807,14 @@ class Trial:
                 await link.send(_ENV_LAST)
             if carry:
                 await link.send(
-                    CarriedActionSet(tick, time.time_ns(), actions, unavailable)  # type: ignore[arg-type]
+                    cast(Any, CarriedActionSet(tick, time.time_ns(), actions, unavailable))
                 )
                 return
             message = environment_pb2.EnvRunTrialInput(state=NORMAL)
             action_set = message.action_set
             action_set.tick_id = tick
             action_set.timestamp = time.time_ns()
-            action_set.actions.extend(actions)  # type: ignore[arg-type]  # all bytes here
+            action_set.actions.extend(cast("list[bytes]", actions))  # all bytes here
             if unavailable:
                 action_set.unavailable_actors.extend(unavailable)
             await link.send(message)

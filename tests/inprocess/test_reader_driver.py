@@ -4,6 +4,7 @@ sends (no reader task), moved to a task of its own only while it awaits somethin
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 import pytest
 
@@ -31,6 +32,10 @@ async def _reader(
         seen.append(f"error: {error}")
 
 
+def _last(seen: list[object]) -> object:
+    return seen[-1]
+
+
 async def test_messages_are_handled_in_the_senders_task() -> None:
     pipe = Pipe()
     link: InProcessLink[object, object] = InProcessLink(pipe, "test")
@@ -40,9 +45,9 @@ async def test_messages_are_handled_in_the_senders_task() -> None:
     me = asyncio.current_task()
     assert seen == [("early", me)]
     pipe.to_orchestrator.put("a")
-    assert seen[-1] == ("a", me)  # synchronously, in this task
+    assert _last(seen) == ("a", me)  # synchronously, in this task
     pipe.to_orchestrator.put(CLOSED)
-    assert seen[-1] == "end"
+    assert _last(seen) == "end"
     assert finished.done()
 
 
@@ -60,12 +65,12 @@ async def test_a_real_suspension_moves_the_rest_to_a_task_then_back() -> None:
     for _ in range(5):
         await asyncio.sleep(0)
     assert seen[1] == "released"
-    message, task = seen[2]  # type: ignore[misc]
+    message, task = cast("tuple[object, object]", seen[2])
     assert message == "queued" and task is not me  # handled by the driver's task
     pipe.to_orchestrator.put("b")  # back to synchronous driving
-    assert seen[-1] == ("b", me)
+    assert _last(seen) == ("b", me)
     pipe.to_orchestrator.put(Failure("boom"))
-    assert seen[-1] == "error: stream from test failed: boom"
+    assert _last(seen) == "error: stream from test failed: boom"
     assert finished.done()
 
 
