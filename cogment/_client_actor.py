@@ -133,6 +133,8 @@ async def _run(
     session, impl, parser = make_actor_session(
         context._actor_impls, context._specs, trial_id, init, send_init_on_start=False
     )
+    # Joined in-process (cogment._inprocess.ComponentStream): actions go as objects.
+    session._carry_objects = bool(getattr(call, "carries_objects", False))
     await run_session(session, impl.impl, call, pump_actor_inputs(session, call, parser))
     try:
         await call.done_writing()

@@ -146,6 +146,9 @@ class ComponentStream:
 
     __slots__ = ("_pipe", "_where")
 
+    #: Sessions on it send observations and actions as objects (``cogment._carried``).
+    carries_objects = True
+
     def __init__(self, pipe: Pipe, where: str) -> None:
         self._pipe = pipe
         self._where = where

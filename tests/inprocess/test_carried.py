@@ -97,7 +97,9 @@ class _Game:
             self.done.set()
 
 
-async def test_aliasing_rule_in_a_trial(spec: SimpleNamespace) -> None:
+@pytest.mark.parametrize("client", [False, True], ids=["service-actors", "client-actor"])
+async def test_aliasing_rule_in_a_trial(spec: SimpleNamespace, client: bool) -> None:
+    """p2 is a service actor, or a client actor joined in-process (``join_trial``)."""
     context = cogment.Context(user_id="carried", cog_settings=spec.settings)
     game = _Game(spec.pb2)
     context.register_environment(impl=game.environment, impl_name="env")
@@ -111,7 +113,11 @@ async def test_aliasing_rule_in_a_trial(spec: SimpleNamespace) -> None:
         max_steps=3,
         actors=[
             cogment.ActorParameters(
-                settings, name=name, class_name="player", endpoint=INPROC, implementation="plays"
+                settings,
+                name=name,
+                class_name="player",
+                endpoint="cogment://client" if client and name == "p2" else INPROC,
+                implementation="plays",
             )
             for name in ("p1", "p2")
         ],
@@ -119,6 +125,8 @@ async def test_aliasing_rule_in_a_trial(spec: SimpleNamespace) -> None:
     async with context.embedded_orchestrator() as orch:
         controller = orch.get_controller()
         trial_id = await controller.start_trial(trial_params=params)
+        if client:
+            await asyncio.wait_for(context.join_trial(trial_id, actor_name="p2"), 10)
         await asyncio.wait_for(game.done.wait(), 10)
         trial = orch.get_trial(trial_id)
         assert trial is not None
