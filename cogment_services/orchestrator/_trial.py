@@ -132,7 +132,12 @@ def _start_reader(
 ) -> asyncio.Future[None]:
     """Run a reader loop: driven by the link's sends when it can (the in-process link runs it
     in the component's task, no reader task: see ``_inprocess.ReaderDriver``), else in a task.
-    The result is done when the reader returned; cancelling it stops the reader."""
+    The result is done when the reader returned; cancelling it stops the reader.
+
+    So the readers' code (``_read_*``, ``_on_*``, ``_complete_gathering``...) must not enter a
+    deadline scope (``within``, ``asyncio.timeout``) around an await: such waits go in tasks of
+    their own (as ``_send_end`` does with ``gather``), or the scope would belong to the
+    component's task."""
     drive = getattr(link, "drive", None)
     if drive is not None:
         finished: asyncio.Future[None] = drive(reader, name)
