@@ -76,14 +76,42 @@ class DatastoreFields(enum.Enum):
 
 
 class _TrialNames:
-    """Names of a trial's participants by wire index (-1 = the environment)."""
+    """Names of a trial's participants by wire index (-1 = the environment), their classes, and
+    the message types of the classes' spaces, looked up once per trial (not once per sample).
+    """
 
-    __slots__ = ("actors", "environment")
+    __slots__ = ("_spaces", "actor_classes", "actors", "cog_settings", "environment")
 
     def __init__(self, parameters: TrialParameters[Any, Any]) -> None:
         raw = parameters.to_proto(copy=False)
         self.actors = [actor.name for actor in raw.actors]
+        self.actor_classes = [actor.actor_class for actor in raw.actors]
         self.environment = raw.environment.name
+        self.cog_settings: Any = parameters._cog_settings
+        self._spaces: dict[tuple[str, str], type[Message]] = {}
+
+    def space(self, actor_class: str, which: str, actor_name: str) -> type[Message]:
+        """The message type of the ``which`` space of ``actor_class`` (errors name the actor)."""
+        found = self._spaces.get((actor_class, which))
+        if found is not None:
+            return found
+        if self.cog_settings is None:
+            raise CogmentError(
+                f"Cannot decode the {which} of actor [{actor_name}] without specs (cog_settings): "
+                f"use '{which}_serialized'"
+            )
+        actor_classes = getattr(self.cog_settings, "actor_classes", None)
+        spec = actor_classes.get(actor_class) if actor_classes is not None else None
+        if spec is None:
+            raise CogmentError(
+                f"Actor class [{actor_class}] of actor [{actor_name}] is not in the specs"
+            )
+        space = getattr(spec, f"{which}_space", None)
+        if space is None:
+            raise CogmentError(f"Actor class [{actor_class}] has no {which} space in the specs")
+        found = cast(type[Message], space)
+        self._spaces[(actor_class, which)] = found
+        return found
 
     def name(self, index: int) -> str:
         if 0 <= index < len(self.actors):
@@ -252,7 +280,7 @@ class DatastoreActorData(Generic[ObsT, ActT]):
     sample), are ``None`` (``reward``: 0.0).
     """
 
-    __slots__ = ("_actor_class", "_cog_settings", "_names", "_payloads", "_raw")
+    __slots__ = ("_actor_class", "_names", "_payloads", "_raw")
 
     def __init__(
         self,
@@ -261,17 +289,19 @@ class DatastoreActorData(Generic[ObsT, ActT]):
         parameters: TrialParameters[Any, Any],
         names: _TrialNames,
     ) -> None:
+        # ``parameters`` is the trial's; everything needed from it is already in ``names``
+        # (built once per trial), so nothing is looked up per sample.
+        del parameters
         self._raw = actor_sample
         self._payloads = payloads
         self._names = names
-        self._cog_settings = parameters._cog_settings
-        raw_actors = parameters.to_proto(copy=False).actors
-        if not 0 <= actor_sample.actor < len(raw_actors):
+        actor_classes = names.actor_classes
+        if not 0 <= actor_sample.actor < len(actor_classes):
             raise CogmentError(
                 f"Datastore sample refers to actor [{actor_sample.actor}], but the trial has "
-                f"{len(raw_actors)} actors"
+                f"{len(actor_classes)} actors"
             )
-        self._actor_class = raw_actors[actor_sample.actor].actor_class
+        self._actor_class = actor_classes[actor_sample.actor]
 
     @property
     def name(self) -> str:
@@ -285,26 +315,10 @@ class DatastoreActorData(Generic[ObsT, ActT]):
 
     def has_specs(self) -> bool:
         """True if the specs are known (``observation`` and ``action`` can be decoded)."""
-        return self._cog_settings is not None
+        return self._names.cog_settings is not None
 
     def _space(self, which: str) -> type[Message]:
-        if self._cog_settings is None:
-            raise CogmentError(
-                f"Cannot decode the {which} of actor [{self.name}] without specs (cog_settings): "
-                f"use '{which}_serialized'"
-            )
-        actor_classes = getattr(self._cog_settings, "actor_classes", None)
-        spec = actor_classes.get(self._actor_class) if actor_classes is not None else None
-        if spec is None:
-            raise CogmentError(
-                f"Actor class [{self._actor_class}] of actor [{self.name}] is not in the specs"
-            )
-        space = getattr(spec, f"{which}_space", None)
-        if space is None:
-            raise CogmentError(
-                f"Actor class [{self._actor_class}] has no {which} space in the specs"
-            )
-        return cast(type[Message], space)
+        return self._names.space(self._actor_class, which, self.name)
 
     def _serialized(self, which: _Payload) -> bytes | None:
         if not self._raw.HasField(which):
