@@ -10,9 +10,12 @@ What every service needs and nothing more:
 - :class:`PrometheusExporter`: ``/metrics`` on ``--prometheus_port`` from a per-service
   :class:`prometheus_client.CollectorRegistry` (never the global one).
 - :func:`setup_cli_logging`: ``--log_level`` (trace/debug/info/warning/error/off), ``--log_file``.
-- :func:`add_common_arguments` + :func:`env_default`: the shared CLI flags with their env vars.
+- :func:`add_common_arguments` + :func:`env_default` + :func:`int_env`: the shared CLI flags with
+  their env vars; :func:`add_directory_arguments`: the ``--directory_*`` registration flags.
 - :func:`run_until_signal` / :func:`run_cli`: run a service until SIGTERM/SIGINT, then stop it
   gracefully within a bounded grace period (open streams never block the shutdown).
+- :func:`run_service`: the usual service run (start, Prometheus exporter, Directory
+  registration; the reverse at stop); :func:`service_main`: parse, check, set up logging, run.
 
 Library code here installs no logging handler; only :func:`setup_cli_logging` does, for CLIs.
 """
@@ -29,7 +32,7 @@ import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 import grpc
 import grpc.aio
@@ -44,12 +47,16 @@ __all__ = [
     "StatusFile",
     "TlsFiles",
     "add_common_arguments",
+    "add_directory_arguments",
     "bind_server",
     "create_server",
     "env_default",
+    "int_env",
     "parse_bool",
     "run_cli",
+    "run_service",
     "run_until_signal",
+    "service_main",
     "setup_cli_logging",
     "stop_server",
     "tls_from_args",
@@ -287,6 +294,19 @@ def env_default(*names: str, default: str | None = None) -> str | None:
     return default
 
 
+def int_env(default: int, *names: str) -> int:
+    """The first set environment variable among ``names`` as an integer, else ``default``."""
+    value = env_default(*names)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ServiceStartupError(
+            f"environment variable {names[0]}: not an integer [{value}]"
+        ) from None
+
+
 def parse_bool(value: str | bool) -> bool:
     """Parse a boolean flag value (true/false, 1/0, yes/no, on/off)."""
     if isinstance(value, bool):
@@ -339,6 +359,42 @@ def add_common_arguments(
         type=int,
         default=int(env_default(*prometheus_env, "PROMETHEUS_PORT", default="0") or 0),
         help="port of the Prometheus /metrics exporter, 0 = off",
+    )
+
+
+def add_directory_arguments(
+    parser: argparse.ArgumentParser, env_prefix: str, *, prefixed_directory_env: bool = False
+) -> None:
+    """Add ``--directory_endpoint``, ``--directory_authentication_token``,
+    ``--directory_registration_host`` and ``--directory_registration_properties``.
+
+    Their env vars are ``COGMENT_DIRECTORY_ENDPOINT``, ``COGMENT_DIRECTORY_AUTHENTICATION_TOKEN``
+    (preceded by ``<env_prefix>DIRECTORY_ENDPOINT`` / ``..._AUTHENTICATION_TOKEN`` when
+    ``prefixed_directory_env``), ``<env_prefix>DIRECTORY_REGISTRATION_HOST`` and
+    ``<env_prefix>DIRECTORY_REGISTRATION_PROPERTIES``.
+    """
+    own = env_prefix if prefixed_directory_env else None
+    endpoint_env = [f"{own}DIRECTORY_ENDPOINT"] if own else []
+    token_env = [f"{own}DIRECTORY_AUTHENTICATION_TOKEN"] if own else []
+    parser.add_argument(
+        "--directory_endpoint",
+        default=env_default(*endpoint_env, "COGMENT_DIRECTORY_ENDPOINT"),
+        help="grpc:// endpoint of a Directory to register to (env COGMENT_DIRECTORY_ENDPOINT)",
+    )
+    parser.add_argument(
+        "--directory_authentication_token",
+        default=env_default(*token_env, "COGMENT_DIRECTORY_AUTHENTICATION_TOKEN"),
+        help="token sent to the Directory (env COGMENT_DIRECTORY_AUTHENTICATION_TOKEN)",
+    )
+    parser.add_argument(
+        "--directory_registration_host",
+        default=env_default(f"{env_prefix}DIRECTORY_REGISTRATION_HOST"),
+        help="host registered to the Directory (default: this machine's address)",
+    )
+    parser.add_argument(
+        "--directory_registration_properties",
+        default=env_default(f"{env_prefix}DIRECTORY_REGISTRATION_PROPERTIES", default=""),
+        help='properties registered to the Directory, "name=value,other=value"',
     )
 
 
@@ -396,3 +452,89 @@ def run_cli(main: Callable[[], Coroutine[Any, Any, int]]) -> int:
         return 2
     except KeyboardInterrupt:  # pragma: no cover - signal handlers normally catch it
         return 130
+
+
+class Service(Protocol):
+    """What :func:`run_service` runs: an embeddable service with a bound ``port`` once started."""
+
+    @property
+    def port(self) -> int: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Registration(Protocol):
+    """A Directory registration (``cogment_services._registration.DirectoryRegistration``)."""
+
+    async def register(self, port: int) -> None: ...
+
+    async def deregister(self) -> None: ...
+
+
+async def run_service(
+    service: Service,
+    status_file: StatusFile,
+    *,
+    exporter: PrometheusExporter | None = None,
+    registration: Registration | None = None,
+    on_started: Callable[[], None] | None = None,
+    startup_errors: tuple[type[Exception], ...] = (),
+    name: str = "service",
+) -> None:
+    """Run ``service`` until SIGTERM/SIGINT (:func:`run_until_signal`).
+
+    Start: ``service.start()`` (``startup_errors`` it raises become
+    :class:`ServiceStartupError` "``name`` cannot start: ..."), the exporter, ``on_started()``,
+    the Directory registration of ``service.port``. Stop: deregistration, exporter,
+    ``service.stop()`` (each even if the previous failed).
+    """
+
+    async def start() -> None:
+        try:
+            await service.start()
+        except startup_errors as error:
+            raise ServiceStartupError(f"{name} cannot start: {error}") from error
+        if exporter is not None:
+            exporter.start()
+        if on_started is not None:
+            on_started()
+        if registration is not None:
+            await registration.register(service.port)
+
+    async def stop() -> None:
+        try:
+            if registration is not None:
+                await registration.deregister()
+        finally:
+            try:
+                if exporter is not None:
+                    exporter.stop()
+            finally:
+                await service.stop()
+
+    await run_until_signal(start, stop, status_file)
+
+
+def service_main(
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    serve: Callable[[argparse.Namespace], Coroutine[Any, Any, int]],
+    check: Callable[[argparse.Namespace], None] | None = None,
+) -> int:
+    """Parse ``argv``, ``check`` the arguments, set up logging and :func:`run_cli` ``serve``.
+
+    Returns the exit code: 2 for a bad flag or a startup error, 0 for ``--help``.
+    """
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+        if check is not None:
+            check(args)
+        setup_cli_logging(args.log_level, args.log_file)
+    except ServiceStartupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else 2
+    return run_cli(lambda: serve(args))

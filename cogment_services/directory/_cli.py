@@ -19,7 +19,7 @@ from cogment_services._server import (
     env_default,
     parse_bool,
     run_cli,
-    run_until_signal,
+    run_service,
     setup_cli_logging,
     tls_from_args,
 )
@@ -116,18 +116,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             tls=tls_from_args(args),
             health_check_interval=args.health_check_interval,
         )
-        exporter = PrometheusExporter(CollectorRegistry(), args.prometheus_port)
-
-        async def start() -> None:
-            await directory.start()
-            exporter.start()
-            print(f"Directory listening on port {directory.port}", flush=True)
-
-        async def stop() -> None:
-            exporter.stop()
-            await directory.stop()
-
-        await run_until_signal(start, stop, StatusFile(args.status_file))
+        await run_service(
+            directory,
+            StatusFile(args.status_file),
+            exporter=PrometheusExporter(CollectorRegistry(), args.prometheus_port),
+            on_started=lambda: print(f"Directory listening on port {directory.port}", flush=True),
+        )
         return 0
 
     return run_cli(serve)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from collections.abc import Sequence
 
 from cogment_services._server import (
@@ -26,10 +25,11 @@ from cogment_services._server import (
     ServiceStartupError,
     StatusFile,
     add_common_arguments,
+    add_directory_arguments,
     env_default,
-    run_cli,
-    run_until_signal,
-    setup_cli_logging,
+    int_env,
+    run_service,
+    service_main,
     tls_from_args,
 )
 from cogment_services.model_registry._directory import DirectoryRegistration
@@ -46,18 +46,6 @@ __all__ = ["build_parser", "main"]
 _log = logging.getLogger("cogment.services.model_registry")
 
 
-def _int_env(default: int, *names: str) -> int:
-    value = env_default(*names)
-    if value is None:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ServiceStartupError(
-            f"environment variable {names[0]}: not an integer [{value}]"
-        ) from None
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``cogment services model_registry``."""
     parser = argparse.ArgumentParser(
@@ -67,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port",
         type=int,
-        default=_int_env(DEFAULT_PORT, "COGMENT_MODEL_REGISTRY_PORT"),
+        default=int_env(DEFAULT_PORT, "COGMENT_MODEL_REGISTRY_PORT"),
         help="gRPC port (env COGMENT_MODEL_REGISTRY_PORT, default %(default)s, 0 = any free port)",
     )
     parser.add_argument(
@@ -79,37 +67,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--cache_max_items",
         type=int,
-        default=_int_env(DEFAULT_CACHE_MAX_ITEMS, "COGMENT_MODEL_REGISTRY_VERSION_CACHE_MAX_ITEMS"),
+        default=int_env(DEFAULT_CACHE_MAX_ITEMS, "COGMENT_MODEL_REGISTRY_VERSION_CACHE_MAX_ITEMS"),
         help="published (transient) iterations kept in memory (default %(default)s)",
     )
     parser.add_argument(
         "--sent_version_chunk_size",
         type=int,
-        default=_int_env(
+        default=int_env(
             DEFAULT_CHUNK_SIZE, "COGMENT_MODEL_REGISTRY_SENT_MODEL_VERSION_DATA_CHUNK_SIZE"
         ),
         help="size in bytes of the data chunks sent to clients (default %(default)s)",
     )
-    parser.add_argument(
-        "--directory_endpoint",
-        default=env_default("COGMENT_DIRECTORY_ENDPOINT"),
-        help="grpc:// endpoint of a Directory to register to (env COGMENT_DIRECTORY_ENDPOINT)",
-    )
-    parser.add_argument(
-        "--directory_authentication_token",
-        default=env_default("COGMENT_DIRECTORY_AUTHENTICATION_TOKEN"),
-        help="token sent to the Directory (env COGMENT_DIRECTORY_AUTHENTICATION_TOKEN)",
-    )
-    parser.add_argument(
-        "--directory_registration_host",
-        default=env_default("COGMENT_MODEL_REGISTRY_DIRECTORY_REGISTRATION_HOST"),
-        help="host registered to the Directory (default: this machine's address)",
-    )
-    parser.add_argument(
-        "--directory_registration_properties",
-        default=env_default("COGMENT_MODEL_REGISTRY_DIRECTORY_REGISTRATION_PROPERTIES", default=""),
-        help='properties registered to the Directory, "name=value,other=value"',
-    )
+    add_directory_arguments(parser, "COGMENT_MODEL_REGISTRY_")
     add_common_arguments(parser, prometheus_env=("COGMENT_MODEL_REGISTRY_PROMETHEUS_PORT",))
     return parser
 
@@ -143,45 +112,31 @@ async def _serve(args: argparse.Namespace) -> int:
         ssl=tls.enabled,
         tls=tls,
     )
-
     exporter = PrometheusExporter(server.metrics.registry, args.prometheus_port)
 
-    async def start() -> None:
-        try:
-            await server.start()
-        except (OSError, ValueError) as error:
-            raise ServiceStartupError(f"Model Registry cannot start: {error}") from error
-        exporter.start()
+    def started() -> None:
         _log.info(
             "Model Registry serving on port %d (archive [%s], cache %d items)",
             server.port,
             args.archive_dir,
             args.cache_max_items,
         )
-        await registration.register(server.port)
 
-    async def stop() -> None:
-        await registration.deregister()
-        await server.stop()
-        exporter.stop()
-
-    await run_until_signal(start, stop, StatusFile(args.status_file))
+    await run_service(
+        server,
+        StatusFile(args.status_file),
+        exporter=exporter,
+        registration=registration,
+        on_started=started,
+        startup_errors=(OSError, ValueError),
+        name="Model Registry",
+    )
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the Model Registry until SIGTERM/SIGINT; returns the process exit code."""
-    try:
-        parser = build_parser()
-        args = parser.parse_args(list(argv) if argv is not None else None)
-        _check(args)
-        setup_cli_logging(args.log_level, args.log_file)
-    except ServiceStartupError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except SystemExit as exit_:
-        return int(exit_.code or 0) if isinstance(exit_.code, int) else 2
-    return run_cli(lambda: _serve(args))
+    return service_main(build_parser(), argv, _serve, _check)
 
 
 if __name__ == "__main__":  # pragma: no cover

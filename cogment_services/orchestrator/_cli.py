@@ -25,7 +25,9 @@ from cogment_services._server import (
     ServiceStartupError,
     StatusFile,
     add_common_arguments,
+    add_directory_arguments,
     env_default,
+    int_env,
     parse_bool,
     run_cli,
     run_until_signal,
@@ -51,14 +53,6 @@ def _port(text: str) -> int:
     return value
 
 
-def _int_env(*names: str, default: str) -> int:
-    value = env_default(*names, default=default) or default
-    try:
-        return int(value)
-    except ValueError:
-        raise ServiceStartupError(f"{names[0]}: not an integer [{value}]") from None
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``cogment services orchestrator``."""
     parser = argparse.ArgumentParser(
@@ -68,19 +62,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--lifecycle_port",
         type=_port,
-        default=_int_env("COGMENT_LIFECYCLE_PORT", "TRIAL_LIFECYCLE_PORT", default="9000"),
+        default=int_env(9000, "COGMENT_LIFECYCLE_PORT", "TRIAL_LIFECYCLE_PORT"),
         help="port of the trial lifecycle service (0 = a free port)",
     )
     parser.add_argument(
         "--actor_port",
         type=_port,
-        default=_int_env("COGMENT_ACTOR_PORT", "TRIAL_ACTOR_PORT", default="9000"),
+        default=int_env(9000, "COGMENT_ACTOR_PORT", "TRIAL_ACTOR_PORT"),
         help="port of the client actor service (same as --lifecycle_port = one server)",
     )
     parser.add_argument(
         "--actor_web_port",
         type=_port,
-        default=_int_env("COGMENT_WEB_PROXY_PORT", default="0"),
+        default=int_env(0, "COGMENT_WEB_PROXY_PORT"),
         help="grpc-web proxy port: not supported, must be 0",
     )
     parser.add_argument(
@@ -94,11 +88,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="pre-trial hook endpoints, comma separated, may be repeated (env space separated)",
     )
-    parser.add_argument("--directory_endpoint", default=env_default("COGMENT_DIRECTORY_ENDPOINT"))
-    parser.add_argument(
-        "--directory_authentication_token",
-        default=env_default("COGMENT_DIRECTORY_AUTHENTICATION_TOKEN"),
-    )
     parser.add_argument(
         "--directory_auto_register",
         nargs="?",
@@ -108,19 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
             env_default("COGMENT_ORCHESTRATOR_DIRECTORY_AUTO_REGISTER", default="true") or "true"
         ),
     )
-    parser.add_argument(
-        "--directory_registration_host",
-        default=env_default("COGMENT_ORCHESTRATOR_DIRECTORY_REGISTRATION_HOST"),
-    )
-    parser.add_argument(
-        "--directory_registration_properties",
-        default=env_default("COGMENT_ORCHESTRATOR_DIRECTORY_REGISTRATION_PROPERTIES"),
-        help="extra directory properties, e.g. a=1,b=2",
-    )
+    add_directory_arguments(parser, "COGMENT_ORCHESTRATOR_")
     parser.add_argument(
         "--gc_frequency",
         type=int,
-        default=_int_env("COGMENT_GC_FREQUENCY", default="10"),
+        default=int_env(10, "COGMENT_GC_FREQUENCY"),
         help="garbage collection every N StartTrial calls",
     )
     add_common_arguments(parser, prometheus_env=("COGMENT_ORCHESTRATOR_PROMETHEUS_PORT",))

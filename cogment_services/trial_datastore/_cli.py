@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from collections.abc import Sequence
 
 from cogment_services._server import (
@@ -27,11 +26,12 @@ from cogment_services._server import (
     ServiceStartupError,
     StatusFile,
     add_common_arguments,
+    add_directory_arguments,
     env_default,
+    int_env,
     parse_bool,
-    run_cli,
-    run_until_signal,
-    setup_cli_logging,
+    run_service,
+    service_main,
     tls_from_args,
 )
 from cogment_services.trial_datastore._metrics import metrics_registry
@@ -48,18 +48,6 @@ __all__ = ["build_parser", "main"]
 _log = logging.getLogger("cogment.services.trial_datastore")
 
 
-def _int_env(default: int, *names: str) -> int:
-    value = env_default(*names)
-    if value is None:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ServiceStartupError(
-            f"environment variable {names[0]}: not an integer [{value}]"
-        ) from None
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``cogment services trial_datastore``."""
     parser = argparse.ArgumentParser(
@@ -70,13 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port",
         type=int,
-        default=_int_env(DEFAULT_PORT, "COGMENT_TRIAL_DATASTORE_PORT"),
+        default=int_env(DEFAULT_PORT, "COGMENT_TRIAL_DATASTORE_PORT"),
         help="gRPC port (env COGMENT_TRIAL_DATASTORE_PORT, default %(default)s, 0 = any free port)",
     )
     parser.add_argument(
         "--memory_storage_max_samples_size",
         type=int,
-        default=_int_env(
+        default=int_env(
             DEFAULT_MEMORY_STORAGE_MAX_SAMPLES_SIZE,
             "COGMENT_TRIAL_DATASTORE_MEMORY_STORAGE_MAX_SAMPLE_SIZE",
             "COGMENT_TRIAL_DATASTORE_MEMORY_STORAGE_MAX_SAMPLES_SIZE",
@@ -101,33 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=parse_bool,
         help="accepted for compatibility; gRPC reflection is not served",
     )
-    parser.add_argument(
-        "--directory_endpoint",
-        default=env_default(
-            "COGMENT_TRIAL_DATASTORE_DIRECTORY_ENDPOINT", "COGMENT_DIRECTORY_ENDPOINT"
-        ),
-        help="grpc:// endpoint of a Directory to register to (env COGMENT_DIRECTORY_ENDPOINT)",
-    )
-    parser.add_argument(
-        "--directory_authentication_token",
-        default=env_default(
-            "COGMENT_TRIAL_DATASTORE_DIRECTORY_AUTHENTICATION_TOKEN",
-            "COGMENT_DIRECTORY_AUTHENTICATION_TOKEN",
-        ),
-        help="token sent to the Directory (env COGMENT_DIRECTORY_AUTHENTICATION_TOKEN)",
-    )
-    parser.add_argument(
-        "--directory_registration_host",
-        default=env_default("COGMENT_TRIAL_DATASTORE_DIRECTORY_REGISTRATION_HOST"),
-        help="host registered to the Directory (default: this machine's address)",
-    )
-    parser.add_argument(
-        "--directory_registration_properties",
-        default=env_default(
-            "COGMENT_TRIAL_DATASTORE_DIRECTORY_REGISTRATION_PROPERTIES", default=""
-        ),
-        help='properties registered to the Directory, "name=value,other=value"',
-    )
+    add_directory_arguments(parser, "COGMENT_TRIAL_DATASTORE_", prefixed_directory_env=True)
     add_common_arguments(parser, prometheus_env=("COGMENT_TRIAL_DATASTORE_PROMETHEUS_PORT",))
     return parser
 
@@ -156,36 +118,16 @@ async def _serve(args: argparse.Namespace) -> int:
         ssl=tls.enabled,
         tls=tls,
     )
-
     exporter = PrometheusExporter(metrics_registry(lambda: service.store), args.prometheus_port)
-
-    async def start() -> None:
-        await service.start()
-        exporter.start()
-        await registration.register(service.port)
-
-    async def stop() -> None:
-        try:
-            await registration.deregister()
-        finally:
-            exporter.stop()
-            await service.stop()
-
-    await run_until_signal(start, stop, StatusFile(args.status_file))
+    await run_service(
+        service, StatusFile(args.status_file), exporter=exporter, registration=registration
+    )
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the Trial Datastore until SIGTERM/SIGINT; returns the process exit code."""
-    try:
-        args = build_parser().parse_args(list(argv) if argv is not None else None)
-        setup_cli_logging(args.log_level, args.log_file)
-    except ServiceStartupError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except SystemExit as exit_:
-        return exit_.code if isinstance(exit_.code, int) else 2
-    return run_cli(lambda: _serve(args))
+    return service_main(build_parser(), argv, _serve)
 
 
 if __name__ == "__main__":  # pragma: no cover
