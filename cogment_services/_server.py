@@ -14,6 +14,8 @@ What every service needs and nothing more:
   their env vars; :func:`add_directory_arguments`: the ``--directory_*`` registration flags.
 - :func:`run_until_signal` / :func:`run_cli`: run a service until SIGTERM/SIGINT, then stop it
   gracefully within a bounded grace period (open streams never block the shutdown).
+- :class:`EmbeddedService` + :func:`loopback_endpoint`: the embeddable service shape (an async
+  context manager: start on entry, stop on exit) and its ``grpc://`` endpoint.
 - :func:`run_service`: the usual service run (start, Prometheus exporter, Directory
   registration; the reverse at stop); :func:`service_main`: parse, check, set up logging, run.
 
@@ -32,16 +34,19 @@ import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any, Protocol, TextIO
 
 import grpc
 import grpc.aio
 from prometheus_client import CollectorRegistry, start_http_server
+from typing_extensions import Self
 
 __all__ = [
     "DEFAULT_GRACE_SECONDS",
     "SERVER_OPTIONS",
     "TRACE",
+    "EmbeddedService",
     "PrometheusExporter",
     "ServiceStartupError",
     "StatusFile",
@@ -52,6 +57,7 @@ __all__ = [
     "create_server",
     "env_default",
     "int_env",
+    "loopback_endpoint",
     "parse_bool",
     "run_cli",
     "run_service",
@@ -165,6 +171,43 @@ async def stop_server(server: grpc.aio.Server, grace: float = DEFAULT_GRACE_SECO
         await asyncio.wait_for(server.stop(grace), timeout=grace + 5.0)
     except asyncio.TimeoutError:  # pragma: no cover - defensive
         _log.warning("gRPC server did not stop within %.1fs", grace + 5.0)
+
+
+def loopback_endpoint(host: str, port: int) -> str:
+    """``grpc://<host>:<port>`` to reach a server bound to ``host`` (``127.0.0.1`` for a wildcard
+    host; IPv6 hosts in brackets).
+    """
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"grpc://{host}:{port}"
+
+
+class EmbeddedService:
+    """Base of the services embeddable in a program: ``async with Service(...) as service:``
+    starts it on entry and stops it on exit. Subclasses implement :meth:`start` and :meth:`stop`.
+    """
+
+    async def start(self) -> None:
+        """Start serving."""
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        """Stop serving."""
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
 
 
 # ------------------------------------------------------------------------------- status file

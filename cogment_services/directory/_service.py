@@ -6,16 +6,17 @@ import asyncio
 import contextlib
 import logging
 import os
-from types import TracebackType
 
 import grpc.aio
 
 from cogment.api import directory_pb2, directory_pb2_grpc
 from cogment_services._server import (
+    EmbeddedService,
     ServiceStartupError,
     TlsFiles,
     bind_server,
     create_server,
+    loopback_endpoint,
     stop_server,
 )
 from cogment_services.directory._registry import PersistenceError, Registry
@@ -43,7 +44,7 @@ def _enable_reflection(server: grpc.aio.Server) -> None:
     reflection.enable_server_reflection(names, server)
 
 
-class Directory:
+class Directory(EmbeddedService):
     """A Directory (``cogmentAPI.DirectorySP``) server, as an async context manager.
 
     Example::
@@ -111,9 +112,7 @@ class Directory:
     @property
     def endpoint(self) -> str:
         """``grpc://<host>:<port>`` of the running server (loopback when bound to all interfaces)."""
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
-        host = f"[{host}]" if ":" in host else host
-        return f"grpc://{host}:{self.port}"
+        return loopback_endpoint(self.host, self.port)
 
     async def start(self) -> None:
         """Load the persisted entries, bind and start serving, start the health checks."""
@@ -153,15 +152,3 @@ class Directory:
     async def check_health_now(self) -> None:
         """Run one round of health checks immediately (tests, tools)."""
         await self.servicer.check_all()
-
-    async def __aenter__(self) -> Directory:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
-from types import TracebackType
 
 import grpc.aio
 
 from cogment.api import model_registry_pb2_grpc
-from cogment_services._server import TlsFiles, bind_server, create_server, stop_server
+from cogment_services._server import (
+    EmbeddedService,
+    TlsFiles,
+    bind_server,
+    create_server,
+    loopback_endpoint,
+    stop_server,
+)
 from cogment_services.model_registry._archive import ArchiveStore
 from cogment_services.model_registry._metrics import RegistryMetrics
 from cogment_services.model_registry._registry import ModelRegistryState
@@ -21,7 +27,7 @@ DEFAULT_ARCHIVE_DIR = ".cogment/model_registry"
 DEFAULT_CACHE_MAX_ITEMS = 100
 
 
-class ModelRegistryServer:
+class ModelRegistryServer(EmbeddedService):
     """A Model Registry serving ``cogmentAPI.ModelRegistrySP`` on ``host:port``.
 
     Example::
@@ -81,10 +87,7 @@ class ModelRegistryServer:
     @property
     def endpoint(self) -> str:
         """``grpc://<host>:<port>`` to reach this server (127.0.0.1 when bound to all)."""
-        host = "127.0.0.1" if self._host in ("0.0.0.0", "::", "") else self._host
-        if ":" in host:
-            host = f"[{host}]"
-        return f"grpc://{host}:{self.port}"
+        return loopback_endpoint(self._host, self.port)
 
     async def start(self) -> None:
         """Load the archive, bind and start serving."""
@@ -111,15 +114,3 @@ class ModelRegistryServer:
                 await stop_server(server, grace)
             finally:
                 self.state.release()
-
-    async def __aenter__(self) -> ModelRegistryServer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()

@@ -477,10 +477,6 @@ class EmbeddedOrchestrator(Orchestrator):
         self._join_tasks: set[asyncio.Task[None]] = set()
         self._connector = InProcessConnector(context, self._connector)
 
-    async def __aenter__(self) -> EmbeddedOrchestrator:
-        await self.start()
-        return self
-
     async def start(self) -> None:
         if getattr(self._context, "_inprocess", None) not in (None, self):
             raise CogmentError("this Context already has an embedded Orchestrator running")

@@ -45,6 +45,7 @@ from cogment._endpoints import Endpoint
 from cogment._errors import CogmentError
 from cogment.api import common_pb2, orchestrator_pb2, orchestrator_pb2_grpc
 from cogment_services._server import (
+    EmbeddedService,
     PrometheusExporter,
     ServiceStartupError,
     TlsFiles,
@@ -123,7 +124,7 @@ class _Watcher:
         self.queue: asyncio.Queue[orchestrator_pb2.TrialListEntry | None] = asyncio.Queue()
 
 
-class Orchestrator:
+class Orchestrator(EmbeddedService):
     """A Cogment Orchestrator running in the current asyncio event loop.
 
     An async context manager: ``async with Orchestrator(lifecycle_port=0) as orch: ...``.
@@ -194,13 +195,6 @@ class Orchestrator:
         return "127.0.0.1" if host in ("0.0.0.0", "::", "[::]", "") else host
 
     # ----------------------------------------------------------------------------- running
-
-    async def __aenter__(self) -> Orchestrator:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     async def start(self) -> None:
         """Resolve hooks, bind and start the gRPC server(s) and the metrics exporter."""

@@ -5,16 +5,17 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from types import TracebackType
 
 import grpc.aio
 
 from cogment_services._server import (
     DEFAULT_GRACE_SECONDS,
+    EmbeddedService,
     ServiceStartupError,
     TlsFiles,
     bind_server,
     create_server,
+    loopback_endpoint,
     stop_server,
 )
 from cogment_services.trial_datastore._servicers import add_servicers_to_server
@@ -39,7 +40,7 @@ DEFAULT_MEMORY_STORAGE_MAX_SAMPLES_SIZE = 1024 * 1024 * 1024
 DEFAULT_FILE_STORAGE = ".cogment/trial_datastore.db"
 
 
-class TrialDatastore:
+class TrialDatastore(EmbeddedService):
     """The Trial Datastore service (``DatalogSP`` + ``TrialDatastoreSP`` on one port).
 
     An async context manager::
@@ -90,10 +91,7 @@ class TrialDatastore:
     @property
     def endpoint(self) -> str:
         """``grpc://<host>:<port>`` to reach this service (``127.0.0.1`` for a wildcard host)."""
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
-        if ":" in host:
-            host = f"[{host}]"
-        return f"grpc://{host}:{self.port}"
+        return loopback_endpoint(self.host, self.port)
 
     async def start(self) -> None:
         """Open the storage, bind and start the server."""
@@ -142,15 +140,3 @@ class TrialDatastore:
         """Wait until the server stops."""
         if self._server is not None:
             await self._server.wait_for_termination()
-
-    async def __aenter__(self) -> TrialDatastore:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
