@@ -475,12 +475,28 @@ def _identity(data: bytes) -> bytes:
     return data
 
 
+def _version_and_status(
+    servicer: DatalogServicer | TrialDatastoreServicer,
+) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
+    """The ``Version`` and ``Status`` handlers, the same in both services."""
+    return {
+        "Version": grpc.unary_unary_rpc_method_handler(
+            servicer.Version,
+            request_deserializer=common_pb2.VersionRequest.FromString,
+            response_serializer=common_pb2.VersionInfo.SerializeToString,
+        ),
+        "Status": grpc.unary_unary_rpc_method_handler(
+            servicer.Status,
+            request_deserializer=common_pb2.StatusRequest.FromString,
+            response_serializer=common_pb2.StatusReply.SerializeToString,
+        ),
+    }
+
+
 def add_servicers_to_server(server: grpc.aio.Server, store: TrialStore) -> None:
     """Register ``DatalogSP`` and ``TrialDatastoreSP`` backed by ``store`` on ``server``."""
     datalog = DatalogServicer(store)
     datastore = TrialDatastoreServicer(store)
-    version = (common_pb2.VersionRequest.FromString, common_pb2.VersionInfo.SerializeToString)
-    status = (common_pb2.StatusRequest.FromString, common_pb2.StatusReply.SerializeToString)
     handlers: Sequence[grpc.GenericRpcHandler[Any, Any]] = (
         grpc.method_handlers_generic_handler(
             "cogmentAPI.DatalogSP",
@@ -490,16 +506,7 @@ def add_servicers_to_server(server: grpc.aio.Server, store: TrialStore) -> None:
                     request_deserializer=datalog_pb2.RunTrialDatalogInput.FromString,
                     response_serializer=datalog_pb2.RunTrialDatalogOutput.SerializeToString,
                 ),
-                "Version": grpc.unary_unary_rpc_method_handler(
-                    datalog.Version,
-                    request_deserializer=version[0],
-                    response_serializer=version[1],
-                ),
-                "Status": grpc.unary_unary_rpc_method_handler(
-                    datalog.Status,
-                    request_deserializer=status[0],
-                    response_serializer=status[1],
-                ),
+                **_version_and_status(datalog),
             },
         ),
         grpc.method_handlers_generic_handler(
@@ -530,16 +537,7 @@ def add_servicers_to_server(server: grpc.aio.Server, store: TrialStore) -> None:
                     request_deserializer=trial_datastore_pb2.DeleteTrialsRequest.FromString,
                     response_serializer=trial_datastore_pb2.DeleteTrialsReply.SerializeToString,
                 ),
-                "Version": grpc.unary_unary_rpc_method_handler(
-                    datastore.Version,
-                    request_deserializer=version[0],
-                    response_serializer=version[1],
-                ),
-                "Status": grpc.unary_unary_rpc_method_handler(
-                    datastore.Status,
-                    request_deserializer=status[0],
-                    response_serializer=status[1],
-                ),
+                **_version_and_status(datastore),
             },
         ),
     )
