@@ -551,7 +551,21 @@ def _status_reply(request: common_pb2.StatusRequest) -> common_pb2.StatusReply:
     return reply
 
 
-class _LifecycleServicer(orchestrator_pb2_grpc.TrialLifecycleSPServicer):
+class _VersionAndStatus:
+    """``Version`` and ``Status``, the same in both services of the Orchestrator."""
+
+    async def Version(
+        self, request: common_pb2.VersionRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> common_pb2.VersionInfo:
+        return _version_info()
+
+    async def Status(
+        self, request: common_pb2.StatusRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> common_pb2.StatusReply:
+        return _status_reply(request)
+
+
+class _LifecycleServicer(_VersionAndStatus, orchestrator_pb2_grpc.TrialLifecycleSPServicer):
     def __init__(self, orchestrator: Orchestrator) -> None:
         self._orch = orchestrator
 
@@ -627,18 +641,8 @@ class _LifecycleServicer(orchestrator_pb2_grpc.TrialLifecycleSPServicer):
         finally:
             self._orch.remove_watcher(watcher)
 
-    async def Version(
-        self, request: common_pb2.VersionRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> common_pb2.VersionInfo:
-        return _version_info()
 
-    async def Status(
-        self, request: common_pb2.StatusRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> common_pb2.StatusReply:
-        return _status_reply(request)
-
-
-class _ClientActorServicer(orchestrator_pb2_grpc.ClientActorSPServicer):
+class _ClientActorServicer(_VersionAndStatus, orchestrator_pb2_grpc.ClientActorSPServicer):
     def __init__(self, orchestrator: Orchestrator) -> None:
         self._orch = orchestrator
 
@@ -698,13 +702,3 @@ class _ClientActorServicer(orchestrator_pb2_grpc.ClientActorSPServicer):
         except LinkError:
             return
         await link.finished.wait()
-
-    async def Version(
-        self, request: common_pb2.VersionRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> common_pb2.VersionInfo:
-        return _version_info()
-
-    async def Status(
-        self, request: common_pb2.StatusRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> common_pb2.StatusReply:
-        return _status_reply(request)

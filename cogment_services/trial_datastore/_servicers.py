@@ -89,11 +89,27 @@ def _status_reply(store: TrialStore, request: common_pb2.StatusRequest) -> commo
     return reply
 
 
-class DatalogServicer:
-    """``DatalogSP``: the Orchestrator streams a trial's parameters then its samples."""
+class _StoreServicer:
+    """What both services share: the store, ``Version`` and ``Status``."""
 
     def __init__(self, store: TrialStore) -> None:
         self.store = store
+
+    async def Version(
+        self, request: common_pb2.VersionRequest, context: _Context
+    ) -> common_pb2.VersionInfo:
+        """Versions of this service."""
+        return _version_info()
+
+    async def Status(
+        self, request: common_pb2.StatusRequest, context: _Context
+    ) -> common_pb2.StatusReply:
+        """``overall_load``, ``nb_trials``, ``stored_size`` (``*`` = all)."""
+        return _status_reply(self.store, request)
+
+
+class DatalogServicer(_StoreServicer):
+    """``DatalogSP``: the Orchestrator streams a trial's parameters then its samples."""
 
     async def RunTrialDatalog(
         self,
@@ -217,24 +233,9 @@ class DatalogServicer:
             _log.debug("trial [%s]: datalog stream failed: %r", trial_id, error)
         await pending.put(None)
 
-    async def Version(
-        self, request: common_pb2.VersionRequest, context: _Context
-    ) -> common_pb2.VersionInfo:
-        """Versions of this service."""
-        return _version_info()
 
-    async def Status(
-        self, request: common_pb2.StatusRequest, context: _Context
-    ) -> common_pb2.StatusReply:
-        """``overall_load``, ``nb_trials``, ``stored_size`` (``*`` = all)."""
-        return _status_reply(self.store, request)
-
-
-class TrialDatastoreServicer:
+class TrialDatastoreServicer(_StoreServicer):
     """``TrialDatastoreSP``: query, stream, import and delete trials."""
-
-    def __init__(self, store: TrialStore) -> None:
-        self.store = store
 
     async def RetrieveTrials(
         self, request: trial_datastore_pb2.RetrieveTrialsRequest, context: _Context
@@ -458,25 +459,13 @@ class TrialDatastoreServicer:
             )
         return trial_datastore_pb2.DeleteTrialsReply()
 
-    async def Version(
-        self, request: common_pb2.VersionRequest, context: _Context
-    ) -> common_pb2.VersionInfo:
-        """Versions of this service."""
-        return _version_info()
-
-    async def Status(
-        self, request: common_pb2.StatusRequest, context: _Context
-    ) -> common_pb2.StatusReply:
-        """``overall_load``, ``nb_trials``, ``stored_size`` (``*`` = all)."""
-        return _status_reply(self.store, request)
-
 
 def _identity(data: bytes) -> bytes:
     return data
 
 
 def _version_and_status(
-    servicer: DatalogServicer | TrialDatastoreServicer,
+    servicer: _StoreServicer,
 ) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
     """The ``Version`` and ``Status`` handlers, the same in both services."""
     return {
