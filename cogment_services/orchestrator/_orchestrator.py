@@ -41,9 +41,9 @@ from cogment._endpoint_url import (
     ServiceType,
     parse_endpoint_url,
 )
-from cogment._endpoints import Endpoint
 from cogment._errors import CogmentError
 from cogment.api import common_pb2, orchestrator_pb2, orchestrator_pb2_grpc
+from cogment_services._registration import directory_endpoint
 from cogment_services._server import (
     EmbeddedService,
     PrometheusExporter,
@@ -264,16 +264,8 @@ class Orchestrator(EmbeddedService):
             raise ServiceStartupError(f"--directory_endpoint: {error}") from error
         if not parsed.is_grpc:
             raise ServiceStartupError(f"--directory_endpoint: [{url}] must be a grpc:// endpoint")
-        endpoint = Endpoint(url)
-        if self._tls is not None:
-            # With TLS, every outgoing channel uses TLS, the Directory's too (same PEM files).
-            try:
-                endpoint.set_from_files(
-                    self._tls.private_key, self._tls.root_cert, self._tls.trust_chain
-                )
-            except CogmentError as error:
-                raise ServiceStartupError(f"--directory_endpoint: {error}") from error
-            endpoint.use_ssl = True
+        # With TLS, every outgoing channel uses TLS, the Directory's too (same PEM files).
+        endpoint = directory_endpoint(url, self._tls)
         self._directory = Directory.connect(endpoint, self.config.directory_authentication_token)
         if self._resolver_is_default:
             self._resolver = DirectoryResolver(self._directory, use_ssl=self._tls is not None)
