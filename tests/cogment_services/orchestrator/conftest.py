@@ -117,5 +117,8 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Driver]:
 
 @pytest.fixture
 async def orchestrator() -> AsyncIterator[Orchestrator]:
-    async with Orchestrator(lifecycle_port=0, host="127.0.0.1") as orch:
+    # Scenario drivers poll GetTrialInfo until ENDED: with the default gc_frequency (every 10th
+    # StartTrial) a trial of a concurrent burst could be collected before its poll sees it ended.
+    # Garbage collection has its own test, with gc_frequency=1.
+    async with Orchestrator(lifecycle_port=0, host="127.0.0.1", gc_frequency=1_000_000) as orch:
         yield orch
