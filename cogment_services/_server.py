@@ -24,6 +24,7 @@ Library code here installs no logging handler; only :func:`setup_cli_logging` do
 
 from __future__ import annotations
 
+import abc
 import argparse
 import asyncio
 import contextlib
@@ -184,18 +185,18 @@ def loopback_endpoint(host: str, port: int) -> str:
     return f"grpc://{host}:{port}"
 
 
-class EmbeddedService:
+class EmbeddedService(abc.ABC):
     """Base of the services embeddable in a program: ``async with Service(...) as service:``
     starts it on entry and stops it on exit. Subclasses implement :meth:`start` and :meth:`stop`.
     """
 
+    @abc.abstractmethod
     async def start(self) -> None:
         """Start serving."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     async def stop(self) -> None:
         """Stop serving."""
-        raise NotImplementedError
 
     async def __aenter__(self) -> Self:
         await self.start()
