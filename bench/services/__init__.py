@@ -45,7 +45,12 @@ async def _datastore(quick: bool, folder: Path) -> list[Measurement]:
     orchestrator_port = free_port()
     rates: dict[str, list[float]] = {"none": [], "memory": [], "sqlite": []}
     reads: dict[str, list[float]] = {"memory": [], "sqlite": [], "file": []}
-    with cogment_service("orchestrator", f"--lifecycle_port={orchestrator_port}", folder=folder):
+    with cogment_service(
+        "orchestrator",
+        f"--lifecycle_port={orchestrator_port}",
+        f"--actor_port={orchestrator_port}",  # its default, 9000, may be taken
+        folder=folder,
+    ):
         orchestrator = f"grpc://127.0.0.1:{orchestrator_port}"
         async with components(ticks) as (ctx, port, ended):
             await run_trial(ctx, port, ended, orchestrator, None)  # warm-up
