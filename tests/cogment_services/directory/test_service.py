@@ -312,9 +312,9 @@ async def test_persistence_across_restart(tmp_path: Path) -> None:
         DirectoryClient.connect(directory.endpoint, "tok", timeout=5) as client,
     ):
         kept, secret = await client.register_host(
-            ServiceType.ACTOR, "10.0.0.1", 9001, ssl=True, properties={"a": "1"}
+            ServiceType.ACTOR, "127.0.0.21", 9001, ssl=True, properties={"a": "1"}
         )
-        gone, gone_secret = await client.register_host(ServiceType.ACTOR, "10.0.0.2", 9002)
+        gone, gone_secret = await client.register_host(ServiceType.ACTOR, "127.0.0.22", 9002)
         await client.deregister_service(gone, gone_secret)
     document = json.loads(data.read_text())
     assert [entry["service_id"] for entry in document["entries"]] == [kept]
@@ -327,11 +327,11 @@ async def test_persistence_across_restart(tmp_path: Path) -> None:
         (info,) = await client.inquire(by_type(ServiceType.ACTOR))
         assert (info.service_id, info.url, info.use_ssl, dict(info.properties)) == (
             kept,
-            "grpc://10.0.0.1:9001",
+            "grpc://127.0.0.21:9001",
             True,
             {"a": "1"},
         )
-        newer, _ = await client.register_host(ServiceType.ACTOR, "10.0.0.3", 9003)
+        newer, _ = await client.register_host(ServiceType.ACTOR, "127.0.0.23", 9003)
         assert await ids(client, by_type(ServiceType.ACTOR)) == [newer, kept]
         await client.deregister_service(kept, secret)
 
