@@ -35,6 +35,7 @@ from cogment._servicers._runner import (
     INIT_TIMEOUT,
     UserImpl,
     _trace_message,
+    await_implementation,
     pump_actor_inputs,
     pump_environment_inputs,
 )
@@ -390,27 +391,7 @@ async def run_direct_session(
     pipe.to_component.hand_over(driver.feed)
     user_task.add_done_callback(lambda _: session._close_outgoing())
     try:
-        error: BaseException | None = None
-        try:
-            await user_task
-        except asyncio.CancelledError:
-            if not user_task.cancelled():
-                raise
-            logger.debug("%s: implementation cancelled", session._where())
-        except Exception as exc:
-            logger.error(
-                "%s: implementation [%s] raised an exception: ending its session",
-                session._where(),
-                session.impl_name,
-                exc_info=exc,
-            )
-            error = exc
-        else:
-            if not session._ended and not session._last_event_delivered:
-                logger.debug(
-                    "%s: implementation returned before the end of the trial", session._where()
-                )
-        return error
+        return await await_implementation(session, user_task)
     finally:
         session._ended = True
         driver.close()

@@ -279,27 +279,7 @@ async def run_session(
         except Exception as exc:  # any write failure means the stream is gone
             logger.debug("%s: stream closed while writing: %r", session._where(), exc)
             session._finish(final=False)
-        error: BaseException | None = None
-        try:
-            await user_task
-        except asyncio.CancelledError:
-            if not user_task.cancelled():
-                raise
-            logger.debug("%s: implementation cancelled", session._where())
-        except Exception as exc:
-            logger.error(
-                "%s: implementation [%s] raised an exception: ending its session",
-                session._where(),
-                session.impl_name,
-                exc_info=exc,
-            )
-            error = exc
-        else:
-            if not session._ended and not session._last_event_delivered:
-                logger.debug(
-                    "%s: implementation returned before the end of the trial", session._where()
-                )
-        return error
+        return await await_implementation(session, user_task)
     finally:
         session._ended = True
         for task in (user_task, pump_task):
@@ -308,3 +288,30 @@ async def run_session(
         for task in (user_task, pump_task):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task  # errors were already logged
+
+
+async def await_implementation(
+    session: Any, user_task: asyncio.Future[None]
+) -> BaseException | None:
+    """Wait for the user implementation of ``session``; the exception it raised, if any.
+
+    A raised exception is logged with its traceback (the caller ends the session with it);
+    the implementation's own cancellation is logged; a cancellation of the caller propagates.
+    """
+    try:
+        await user_task
+    except asyncio.CancelledError:
+        if not user_task.cancelled():
+            raise
+        logger.debug("%s: implementation cancelled", session._where())
+    except Exception as exc:
+        logger.error(
+            "%s: implementation [%s] raised an exception: ending its session",
+            session._where(),
+            session.impl_name,
+            exc_info=exc,
+        )
+        return exc
+    if not session._ended and not session._last_event_delivered:
+        logger.debug("%s: implementation returned before the end of the trial", session._where())
+    return None
