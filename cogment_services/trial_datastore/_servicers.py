@@ -400,14 +400,20 @@ class TrialDatastoreServicer(_StoreServicer):
     ) -> trial_datastore_pb2.AddSamplesReply:
         """Append samples to the trial named by the ``trial-id`` metadata (added first)."""
         rpc = "TrialDatastoreSP/AddSample"
-        trial_id = await _single_trial_id(context, rpc)
-        record = self.store.get(trial_id)
+        ids = _metadata_values(context, "trial-id")
+        record = self.store.get(ids[0]) if len(ids) == 1 and ids[0] else None
         if record is None:
+            # Refused before reading: drain the client's stream first, or a client still
+            # sending sees gRPC's "Internal error from Core" instead of this status.
+            async for _ in request_iterator:
+                pass
+            trial_id = await _single_trial_id(context, rpc)
             await _abort(
                 context,
                 grpc.StatusCode.NOT_FOUND,
                 f"{rpc}: unknown trial [{trial_id}]: add it with AddTrial first",
             )
+        trial_id = ids[0]
         chunk: list[bytes] = []
         state = record.state
 
@@ -426,6 +432,8 @@ class TrialDatastoreServicer(_StoreServicer):
             sample = message.trial_sample
             if sample.trial_id and sample.trial_id != trial_id:
                 await flush()
+                async for _ in request_iterator:  # drained, as above
+                    pass
                 await _abort(
                     context,
                     grpc.StatusCode.INVALID_ARGUMENT,
