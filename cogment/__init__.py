@@ -10,6 +10,7 @@ import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
+from cogment import _grpc_tuning  # noqa: F401  (first: sets gRPC's flags before it is imported)
 from cogment._actor import ActorClass, ActorClassList, ActorSession
 from cogment._context import Context
 from cogment._endpoints import Endpoint, ServedEndpoint

@@ -15,6 +15,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# Before anything imports ``grpc``: the SDK's gRPC settings apply to the services too.
+import cogment._grpc_tuning  # noqa: F401
+
 if TYPE_CHECKING:
     from cogment_services.directory import Directory
     from cogment_services.model_registry import ModelRegistryServer
