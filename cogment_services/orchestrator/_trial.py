@@ -215,6 +215,7 @@ class Trial:
         self._final_done = False  # final observation dispatched
         self._ending = False  # END being sent
         self._max_steps = 0
+        self._first_tick_time = 0.0
         self._last_tick_time = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
         host.trial_state_changed(self)
@@ -247,6 +248,13 @@ class Trial:
         """Trial duration so far (or until it ended), in nanoseconds."""
         end = self.ended_ns if self.ended_ns is not None else time.time_ns()
         return max(0, end - self.created_ns)
+
+    def tick_totals(self) -> tuple[int, int, float]:
+        """Ticks so far, intervals between two ticks, and their total duration (seconds), for
+        the tick metrics (``_metrics.TickCounts``)."""
+        if not self._started:
+            return 0, 0, 0.0
+        return self.tick_id + 1, self.tick_id, self._last_tick_time - self._first_tick_time
 
     def is_stale(self, now: float) -> bool:
         """True when ``max_inactivity`` is set and exceeded (and the trial is not ended)."""
@@ -611,15 +619,14 @@ class Trial:
         final = self._final_requested
         if self._started:
             self.tick_id += 1
-            if self._metrics is not None:
-                self._metrics.tick_duration.observe(now - self._last_tick_time)
         else:
             self._started = True
             self.tick_id = 0
+            self._first_tick_time = now
+            if self._metrics is not None:  # read at each scrape (no metric update per tick)
+                self._metrics.ticks.started(self)
             self._set_state(RUNNING)
         self._last_tick_time = now
-        if self._metrics is not None:
-            self._metrics.ticks.inc()
         tick = self.tick_id
         self._latest_observation = obs
         if final:
@@ -1074,6 +1081,8 @@ class Trial:
         self._stop_gathering_timers()
         if self._datalog is not None:
             self._datalog.finish(ENDED)
+        if self._metrics is not None:
+            self._metrics.ticks.finished(self)
         self._set_state(ENDED)
         self.ended.set()
         if self._run_task is None:
