@@ -7,6 +7,8 @@ same run and reported as ratios to ``reference``:
 - ``reference``: the published SDK 2.10.1's components and controller (one Python 3.10
   process) over gRPC on our Orchestrator (its own process, so its CPU and memory are its own);
 - ``ours-grpc``: the same program on our SDK, over gRPC on our Orchestrator;
+- ``grpc-floor``: the same game written directly on ``grpc.aio`` and the compiled wire contract
+  (no SDK runtime), over gRPC on our Orchestrator: the most a Python gRPC SDK could gain;
 - ``raw``: the game's logic as plain calls, building and parsing the same wire messages per
   tick: the floor no framework beats;
 - ``ours-inprocess``: the same program on our SDK with the Orchestrator embedded in its

@@ -193,6 +193,8 @@ def _components_argv(mode: str, python: str, settings: Path, port: int, w: Workl
     if mode == "ours-inprocess":
         return [python, str(COMPONENTS_SCRIPT), str(settings), "inprocess", w.as_json()]
     endpoint = f"grpc://127.0.0.1:{port}"
+    if mode == "grpc-floor":
+        return [python, "-m", "bench.trials._floor", str(settings), endpoint, w.as_json()]
     return [python, str(COMPONENTS_SCRIPT), str(settings), endpoint, w.as_json()]
 
 
@@ -204,7 +206,7 @@ def run_one(
     profile_to: Path | None = None,
     sampler: Sampler | None = None,
 ) -> Run:
-    """Run ``workload`` in ``mode`` (``reference``, ``ours-grpc`` or ``raw``) with fresh processes.
+    """Run ``workload`` in ``mode`` (one of ``_suite.MODES``) with fresh processes.
 
     ``python`` runs the components (the reference SDK's interpreter or ours); the Orchestrator
     (not in ``raw``) always runs with ours. Never raises for a failed run: ``Run.error`` says why.
@@ -228,7 +230,7 @@ def run_one(
                 port = int(orchestrator.expect("READY", 60))
             # Components run outside the checkout: the reference interpreter must not see our
             # ``cogment/`` folder (raw and ours need the checkout: they import ``bench``).
-            cwd = ROOT if mode == "raw" else logs  # ours-inprocess: cogment is installed
+            cwd = ROOT if mode in ("raw", "grpc-floor") else logs  # ours-inprocess: installed
             components = Child(
                 "components", _components_argv(mode, python, settings, port, workload), cwd, logs
             )

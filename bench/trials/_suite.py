@@ -23,10 +23,11 @@ from bench.trials._runner import (
 
 REFERENCE = "reference"
 OURS_GRPC = "ours-grpc"
+GRPC_FLOOR = "grpc-floor"
 RAW = "raw"
 OURS_INPROCESS = "ours-inprocess"
 #: Every mode, in table order. ``reference`` is the baseline of the ratios.
-MODES = (REFERENCE, OURS_GRPC, RAW, OURS_INPROCESS)
+MODES = (REFERENCE, OURS_GRPC, GRPC_FLOOR, RAW, OURS_INPROCESS)
 #: Modes not measurable yet, with the reason printed in their rows.
 NOT_YET: dict[str, str] = {}
 
@@ -209,6 +210,7 @@ def run_suite(sizes: Sizes, workloads: Sequence[str] = ("a", "b", "c", "d")) -> 
         interpreters = {
             REFERENCE: (reference, settings["reference"]),
             OURS_GRPC: (sys.executable, settings["ours"]),
+            GRPC_FLOOR: (sys.executable, settings["ours"]),
             RAW: (sys.executable, settings["ours"]),
             OURS_INPROCESS: (sys.executable, settings["ours"]),
         }

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import math
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
 from bench.__main__ import _table
-from bench.trials import MODES, Sizes, run_suite
+from bench.trials import MODES, QUICK, Sizes, run_suite
 from bench.trials._procfs import cpu_seconds, peak_rss_kib, rss_kib
-from bench.trials._runner import Run
-from bench.trials._suite import _measurements
+from bench.trials._runner import Run, generate_settings, reference_python, run_one
+from bench.trials._suite import GRPC_FLOOR, _measurements
 
 TINY = Sizes(
     single_ticks=20,
@@ -65,9 +67,24 @@ def test_suite_measures_every_mode_with_positive_numbers() -> None:
     measured = [m for m in results if not m.unit.startswith("n/a")]
     not_available = {m.mode for m in results if m.unit.startswith("n/a")}
     assert not not_available, table
-    for mode in ("reference", "ours-grpc", "raw", "ours-inprocess"):
+    for mode in ("reference", "ours-grpc", "grpc-floor", "raw", "ours-inprocess"):
         assert any(m.mode == mode for m in measured), table
     for m in measured:
         assert m.value > 0, f"{m.workload} {m.mode}: {m.value}\n{table}"
     ratios = [m for m in measured if m.mode != "reference" and m.baseline_mode == "reference"]
     assert ratios and all(m.ratio is not None and m.ratio > 0 for m in ratios), table
+
+
+@pytest.mark.interop
+@pytest.mark.timeout(120)
+def test_grpc_floor_plays_the_quick_single_trial(tmp_path: Path) -> None:
+    settings = generate_settings(tmp_path, reference_python())["ours"]
+    workload = QUICK.workloads()["a"]
+    run = run_one(workload, GRPC_FLOOR, sys.executable, settings)
+    assert run.error is None, run.error  # the floor's own checks: every tick played, in order
+    assert run.orchestrator_cpu_s is not None and run.orchestrator_cpu_s > 0
+    rows = _measurements(workload, {GRPC_FLOOR: [run]})
+    throughput = [m for m in rows if m.mode == GRPC_FLOOR and m.workload.endswith("throughput")]
+    assert len(throughput) == 1 and throughput[0].unit == "ticks/s", rows
+    assert throughput[0].value == pytest.approx(workload.total_ticks / run.wall_s)
+    assert throughput[0].value > 0
