@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator, Iterator, Sequence
 from typing import Any, Generic, TypeVar, cast, overload
 
 from google.protobuf.message import Message
 
-from cogment._carried import CarriedAction, copy_message
+from cogment._carried import CarriedAction
 from cogment._errors import CogmentError
 from cogment._log import deprecated
 from cogment._session import (
@@ -17,13 +18,13 @@ from cogment._session import (
     ObsT,
     RecvEvent,
     Session,
-    now_ns,
 )
 from cogment.api import common_pb2
 
 __all__ = ["ActorClass", "ActorClassList", "ActorSession", "SessionT"]
 
 _NORMAL = common_pb2.NORMAL
+_CarriedAction: Any = CarriedAction  # stands for an ActorRunTrialOutput (cogment._carried)
 
 
 class ActorSession(Session, Generic[ObsT, ActT, ConfigT]):
@@ -79,18 +80,19 @@ class ActorSession(Session, Generic[ObsT, ActT, ConfigT]):
 
     def do_action(self, action: ActT | None) -> None:
         """Send an action for the last observation received (``None`` sends an empty action)."""
-        if not self._can_send("action"):
+        if not self._started or self._ack_sent:  # hot path: the checks of _can_send, inline
+            self._can_send("action")  # logs why
             return
         if self._carry_objects:  # in-process: the object itself (a copy: see cogment._carried)
+            if action is not None:
+                copy = action.__class__()
+                copy.CopyFrom(action)
+                action = copy
             self._outgoing.put_nowait(
-                cast(Any, CarriedAction)(
-                    self._last_tick_delivered,
-                    now_ns(),
-                    None if action is None else copy_message(action),
-                )
+                _CarriedAction(self._last_tick_delivered, time.time_ns(), action)
             )
             return
-        wire = common_pb2.Action(tick_id=self._last_tick_delivered, timestamp=now_ns())
+        wire = common_pb2.Action(tick_id=self._last_tick_delivered, timestamp=time.time_ns())
         if action is not None:
             wire.content = action.SerializeToString()
         self._outgoing.put_nowait(common_pb2.ActorRunTrialOutput(state=_NORMAL, action=wire))

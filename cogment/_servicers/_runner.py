@@ -20,6 +20,7 @@ from cogment._environment import EnvironmentSession
 from cogment._log import TRACE, logger, trace
 from cogment._session import (
     ActorStatus,
+    EventType,
     RecvAction,
     RecvEvent,
     RecvMessage,
@@ -50,6 +51,8 @@ _HEARTBEAT = common_pb2.HEARTBEAT
 _LAST = common_pb2.LAST
 _LAST_ACK = common_pb2.LAST_ACK
 _END = common_pb2.END
+_ACTIVE = EventType.ACTIVE
+_ENDING = EventType.ENDING
 
 UserImpl = Callable[[Any], Awaitable[None]]
 
@@ -98,6 +101,7 @@ async def pump_actor_inputs(
     """Read ``ActorRunTrialInput`` messages after init and turn them into session events."""
     heartbeat = common_pb2.ActorRunTrialOutput(state=_HEARTBEAT)
     tracing = logger.isEnabledFor(TRACE)
+    keeps_bytes = parse_observation is bytes  # no specs: carried objects are given as bytes
     while True:
         msg = await stream.read()
         if tracing:
@@ -117,7 +121,7 @@ async def pump_actor_inputs(
                     wire.timestamp,
                     parse_observation(content)
                     if type(content) is bytes
-                    else decode(parse_observation, content),
+                    else (content.SerializeToString() if keeps_bytes else content),
                 )
                 if (
                     session._ending
@@ -127,7 +131,7 @@ async def pump_actor_inputs(
                 ):
                     # Final observation: acknowledge the end before delivering it.
                     session._send_last_ack()
-                session._post_event(RecvEvent(session._event_type(), observation=obs))
+                session._post_event(RecvEvent(_ENDING if session._ending else _ACTIVE, obs))
             elif kind == "reward":
                 reward = RecvReward._from_wire(msg.reward)
                 session._post_event(RecvEvent(session._event_type(), rewards=[reward]))
@@ -209,7 +213,9 @@ async def pump_environment_inputs(
                                 else decode(action_parsers[index], content),
                             )
                         )
-                session._post_event(RecvEvent(session._event_type(), actions=actions))
+                session._post_event(
+                    RecvEvent(_ENDING if session._ending else _ACTIVE, None, actions)
+                )
             elif kind == "message":
                 message = RecvMessage._from_wire(msg.message)
                 session._post_event(RecvEvent(session._event_type(), messages=[message]))
