@@ -19,8 +19,8 @@ import asyncio
 import enum
 import logging
 import time
-from collections.abc import Coroutine
-from typing import Any, Protocol, cast
+from collections.abc import Coroutine, Sequence
+from typing import Any, Protocol
 
 from cogment._carried import (
     CarriedAction,
@@ -152,6 +152,14 @@ def _fail_join(actor: _Actor, reason: str) -> None:
         future.exception()  # retrieved: no "never retrieved" warning when nobody waits
 
 
+def _valid_map(actors_map: Sequence[int], nb_actors: int, nb_obs: int) -> bool:
+    """Whether an observation set's ``actors_map`` gives each actor an observation."""
+    if len(actors_map) != nb_actors:
+        return False
+    # min/max: two C calls, where a generator over the entries costs a frame step each.
+    return nb_actors == 0 or (min(actors_map) >= 0 and max(actors_map) < nb_obs)
+
+
 def _aggregate(sources: list[common_pb2.RewardSource]) -> float:
     total = 0.0
     weight = 0.0
@@ -197,6 +205,7 @@ class Trial:
         self._actors: list[_Actor] = []
         self._by_name: dict[str, _Actor] = {}
         self._route_cache: dict[str, tuple[_Actor, ...]] = {}
+        self._timed_actors: tuple[_Actor, ...] = ()  # actors with a response_timeout
         self._env_address = ""
         self._env_impl = ""
         self._env_link: EnvLink | None = None
@@ -319,6 +328,8 @@ class Trial:
                 actor.join_future = asyncio.get_running_loop().create_future()
             self._actors.append(actor)
             self._by_name[actor.name] = actor
+        # Only they need a timer per tick (most trials have none: no loop over the actors).
+        self._timed_actors = tuple(a for a in self._actors if a.response_timeout > 0)
         if datalog_address is not None:
             link = self._connector.open_datalog(datalog_address, self.id, self.user_id)
             self._datalog = DatalogRecorder(
@@ -524,7 +535,12 @@ class Trial:
         reason = "stream ended"
         try:
             while True:
+                # An in-process actor's action comes as itself (cogment._carried): hot path.
+                message: common_pb2.ActorRunTrialOutput | CarriedAction | None
                 message = await link.receive()
+                if isinstance(message, CarriedAction):
+                    await self._on_action(actor, message)
+                    continue
                 if message is None:
                     break
                 state = message.state
@@ -560,7 +576,12 @@ class Trial:
         reason = "stream ended"
         try:
             while True:
+                # An in-process environment's observations come as themselves: hot path.
+                message: environment_pb2.EnvRunTrialOutput | CarriedObservationSet | None
                 message = await link.receive()
+                if isinstance(message, CarriedObservationSet):
+                    await self._on_observation_set(message)
+                    continue
                 if message is None:
                     break
                 state = message.state
@@ -607,7 +628,7 @@ class Trial:
         # In-process environments send their observations as objects (cogment._carried).
         objects = obs.objects if type(obs) is CarriedObservationSet else None
         nb_obs = len(obs.observations) if objects is None else len(objects)
-        if len(obs.actors_map) != len(actors) or any(i < 0 or i >= nb_obs for i in obs.actors_map):
+        if not _valid_map(obs.actors_map, len(actors), nb_obs):
             await self._hard_end(
                 "Environment sent a malformed observation set "
                 f"[{len(obs.actors_map)} entries in actors_map for {len(actors)} actors, "
@@ -663,14 +684,10 @@ class Trial:
                     await link.send(_ACTOR_LAST)
                 if objects is not None and link.carries_objects:
                     # Each actor gets its own copy (see cogment._carried for the rule).
-                    await link.send(
-                        cast(  # stands for an ActorRunTrialInput (cogment._carried)
-                            Any,
-                            CarriedObservation(
-                                tick, timestamp, copy_message(objects[observation_map[actor.index]])
-                            ),
-                        )
+                    carried: Any = CarriedObservation(  # stands for an ActorRunTrialInput
+                        tick, timestamp, copy_message(objects[observation_map[actor.index]])
                     )
+                    await link.send(carried)
                     continue
                 if contents is None:
                     contents = obs.observations
@@ -689,14 +706,19 @@ class Trial:
             self._datalog.send_ready()
         if not self._gathering:
             return
+        if self._timed_actors:
+            self._start_response_timers(tick)
+        if not self._pending:
+            await self._complete_gathering()
+
+    def _start_response_timers(self, tick: int) -> None:
         loop = asyncio.get_running_loop()
-        for actor in actors:
-            if actor.index in self._pending and actor.response_timeout > 0:
+        pending = self._pending
+        for actor in self._timed_actors:
+            if actor.index in pending:
                 actor.timer = loop.call_later(
                     actor.response_timeout, self._on_response_timeout, actor, tick
                 )
-        if not self._pending:
-            await self._complete_gathering()
 
     async def _send_rewards(self, actor: _Actor, link: ActorLink) -> None:
         # Only the ticks before the one being dispatched: a reward that arrives during this
@@ -717,7 +739,7 @@ class Trial:
             await link.send(message)
 
     def _stop_gathering_timers(self) -> None:
-        for actor in self._actors:
+        for actor in self._timed_actors:  # the others never have a timer
             if actor.timer is not None:
                 actor.timer.cancel()
                 actor.timer = None
@@ -761,16 +783,15 @@ class Trial:
         link = self._env_link
         # An in-process environment takes objects (cogment._carried); others take bytes.
         carry = link is not None and link.carries_objects
-        actions: list[object] = []
+        actions: list[Any] = []  # objects for an in-process environment, else bytes
         unavailable: list[int] = []
         defaults: list[int] = []
         missing_required: list[str] = []
         datalog = self._datalog
         sample = datalog.current if datalog is not None else None
+        if self._timed_actors:
+            self._stop_gathering_timers()
         for actor in self._actors:
-            if actor.timer is not None:
-                actor.timer.cancel()
-                actor.timer = None
             action = actor.action
             if action is not None:
                 if isinstance(action, CarriedAction):
@@ -818,15 +839,14 @@ class Trial:
                 self._set_state(TERMINATING)
                 await link.send(_ENV_LAST)
             if carry:
-                await link.send(
-                    cast(Any, CarriedActionSet(tick, time.time_ns(), actions, unavailable))
-                )
+                carried: Any = CarriedActionSet(tick, time.time_ns(), actions, unavailable)
+                await link.send(carried)  # stands for an EnvRunTrialInput (cogment._carried)
                 return
             message = environment_pb2.EnvRunTrialInput(state=NORMAL)
             action_set = message.action_set
             action_set.tick_id = tick
             action_set.timestamp = time.time_ns()
-            action_set.actions.extend(cast("list[bytes]", actions))  # all bytes here
+            action_set.actions.extend(actions)  # all bytes here
             if unavailable:
                 action_set.unavailable_actors.extend(unavailable)
             await link.send(message)
