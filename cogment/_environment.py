@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -26,6 +27,7 @@ __all__ = ["EnvironmentSession"]
 
 _NORMAL = common_pb2.NORMAL
 _LAST = common_pb2.LAST
+_EVERYONE = ("*", "*.*")  # observation targets meaning every actor
 
 
 _SpaceT = TypeVar("_SpaceT", bound=Message)
@@ -153,6 +155,28 @@ class EnvironmentSession(Session, Generic[ObsT, ActT, ConfigT]):
     def _build_observation_set(
         self, observations: Iterable[tuple[str, ObsT]]
     ) -> environment_pb2.ObservationSet | CarriedObservationSet:
+        # Fast path for the most common form, one observation for everyone: [("*", obs)].
+        if type(observations) is list and len(observations) == 1:
+            item = observations[0]
+            if (
+                type(item) is tuple
+                and len(item) == 2
+                and item[0] in _EVERYONE
+                and isinstance(item[1], Message)
+                and self._actors
+            ):
+                obs = item[1]
+                actors_map = [0] * len(self._actors)
+                if self._carry_objects:  # in-process: a copy of the object (cogment._carried)
+                    copy = obs.__class__()
+                    copy.CopyFrom(obs)
+                    return CarriedObservationSet(time.time_ns(), actors_map, [copy])
+                return environment_pb2.ObservationSet(
+                    tick_id=-1,
+                    timestamp=time.time_ns(),
+                    observations=[obs.SerializeToString()],
+                    actors_map=actors_map,
+                )
         nb_actors = len(self._actors)
         actors_map = [-1] * nb_actors
         carry = self._carry_objects  # in-process: copies of the objects (cogment._carried)
@@ -205,7 +229,7 @@ class EnvironmentSession(Session, Generic[ObsT, ActT, ConfigT]):
         )
 
     def _resolve_targets(self, target: str) -> Sequence[int]:
-        if target in ("*", "*.*"):
+        if target in _EVERYONE:
             return range(len(self._actors))
         index = self._actor_index.get(target)
         if index is not None:
