@@ -98,14 +98,28 @@ class ReaderDriver:
     (``asyncio.timeout``) is ever entered in the sender's task across a suspension: the trial
     logic enters them only in tasks of its own (``gather``ed END sends, the soft-end task).
 
+    The reader's ``await link.receive()`` is answered here with the message itself: ``None``
+    for the end of the stream, a :class:`LinkError` thrown in for a failure (about
+    ``describe``), so the link's ``receive`` needs no coroutine of its own per message.
+
     ``finished`` is done when the reader returned; cancelling it stops the reader.
     """
 
-    __slots__ = ("_coro", "_done", "_name", "_pending", "_running", "_task", "finished")
+    __slots__ = (
+        "_coro",
+        "_describe",
+        "_done",
+        "_name",
+        "_pending",
+        "_running",
+        "_task",
+        "finished",
+    )
 
-    def __init__(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+    def __init__(self, coro: Coroutine[Any, Any, None], name: str, describe: str = "") -> None:
         self._coro = coro
         self._name = name
+        self._describe = describe
         self._pending: deque[Any] = deque()
         self._running = False
         self._done = False
@@ -118,17 +132,36 @@ class ReaderDriver:
         """Handle one message now (queued while the reader is busy or in its task)."""
         if self._done:
             return
-        self._pending.append(item)
         if self._running or self._task is not None:
+            self._pending.append(item)
             return
+        # Idle (the usual case): straight to the reader, then what it sent itself meanwhile.
+        self._run(item)
         pending = self._pending
         while pending and not self._done and self._task is None:
             self._run(pending.popleft())
 
+    def answer(self, item: Any) -> tuple[Any, BaseException | None]:
+        """What the reader's ``receive`` gives for ``item``: (message, None) or (None, error)."""
+        if item is CLOSED:
+            return None, None
+        if type(item) is Failure:
+            return None, self._failed(item)
+        return item, None
+
+    def _failed(self, failure: Failure) -> LinkError:
+        return LinkError(f"stream from {self._describe} failed: {failure.reason}")
+
     def _run(self, item: Any) -> None:
         self._running = True
         try:
-            awaited = self._coro.send(item)
+            # answer(), inlined: this runs for every message of the trial.
+            if item is CLOSED:
+                awaited = self._coro.send(None)
+            elif type(item) is Failure:
+                awaited = self._coro.throw(self._failed(item))
+            else:
+                awaited = self._coro.send(item)
         except StopIteration:
             self._stop()
             return
@@ -192,7 +225,7 @@ class _Resume:
                     while pending and not driver._done and driver._task is None:
                         driver._run(pending.popleft())
                     return
-                value, error = driver._pending.popleft(), None
+                value, error = driver.answer(driver._pending.popleft())
             else:
                 try:
                     value, error = (yield awaited), None
@@ -212,6 +245,7 @@ class InProcessLink(ComponentLink[SendT, RecvT]):
     __slots__ = ("_closed", "_describe", "_driven", "_pipe", "_task")
 
     carries_objects = True
+    posts = True
 
     def __init__(self, pipe: Pipe, describe: str, task: asyncio.Task[None] | None = None) -> None:
         self._pipe = pipe
@@ -221,6 +255,9 @@ class InProcessLink(ComponentLink[SendT, RecvT]):
         self._driven = False
 
     async def send(self, message: SendT) -> None:
+        self.post(message)
+
+    def post(self, message: SendT) -> None:
         if self._closed:
             raise LinkError(f"stream to {self._describe} already closed")
         self._pipe.to_component.put(message)
@@ -229,15 +266,20 @@ class InProcessLink(ComponentLink[SendT, RecvT]):
         """Run ``reader`` (a loop over :meth:`receive`) in the component's sends, with a
         :class:`ReaderDriver`; returns its ``finished`` future (cancel it to stop it)."""
         self._driven = True
-        driver = ReaderDriver(reader, name)
+        driver = ReaderDriver(reader, name, self._describe)
         self._pipe.to_orchestrator.hand_over(driver.feed)
         return driver.finished
 
-    async def receive(self) -> RecvT | None:
+    def receive(self) -> Awaitable[RecvT | None]:
         if self._driven:
-            item = await _NEXT
-        else:
-            item = await self._pipe.to_orchestrator.get()
+            # The ReaderDriver answers this await with the message (or None, or throws the
+            # LinkError): no coroutine per message on the trial's hot path.
+            next_message: Awaitable[RecvT | None] = _NEXT
+            return next_message
+        return self._get()
+
+    async def _get(self) -> RecvT | None:
+        item = await self._pipe.to_orchestrator.get()
         if item is CLOSED:
             return None
         if isinstance(item, Failure):

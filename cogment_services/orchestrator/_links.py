@@ -16,6 +16,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
+from collections.abc import Awaitable
 from typing import Any, Generic, Protocol, TypeVar
 
 import grpc
@@ -93,13 +94,23 @@ class ComponentLink(abc.ABC, Generic[SendT, RecvT]):
     #: in-process link; wire links take the protobuf messages.
     carries_objects = False
 
+    #: Whether :meth:`post` works: ``send`` never waits on this link (it queues the message),
+    #: so the trial's per-tick sends call ``post`` instead (no coroutine per message). Our
+    #: links all do; a link whose sends really wait leaves it False.
+    posts = False
+
     @abc.abstractmethod
     async def send(self, message: SendT) -> None:
         """Send one message."""
 
+    def post(self, message: SendT) -> None:
+        """Send one message without waiting (only when :attr:`posts`); fails as ``send``."""
+        raise NotImplementedError(f"{type(self).__name__} cannot post: await send()")
+
     @abc.abstractmethod
-    async def receive(self) -> RecvT | None:
-        """The next message, or ``None`` when the peer closed its side."""
+    def receive(self) -> Awaitable[RecvT | None]:
+        """The next message, or ``None`` when the peer closed its side (``await`` it; an
+        ``async def`` implements it)."""
 
     @abc.abstractmethod
     async def close(self) -> None:
@@ -188,7 +199,12 @@ class GrpcCallLink(ComponentLink[SendT, RecvT]):
         self._target = target
         self._writer = _QueuedWriter(call.write, f"[{target}]")
 
+    posts = True
+
     async def send(self, message: SendT) -> None:
+        self.post(message)
+
+    def post(self, message: SendT) -> None:
         if self._closed:
             raise LinkError(f"stream to [{self._target}] already closed")
         self._writer.post(message)
@@ -235,7 +251,12 @@ class GrpcServerLink(ComponentLink[SendT, RecvT]):
         self.peer = context.peer()
         self._writer = _QueuedWriter(context.write, f"client [{self.peer}]")
 
+    posts = True
+
     async def send(self, message: SendT) -> None:
+        self.post(message)
+
+    def post(self, message: SendT) -> None:
         if self._closed:
             raise LinkError(f"stream to client [{self.peer}] already closed")
         self._writer.post(message)

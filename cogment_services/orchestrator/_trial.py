@@ -687,7 +687,10 @@ class Trial:
                     carried: Any = CarriedObservation(  # stands for an ActorRunTrialInput
                         tick, timestamp, copy_message(objects[observation_map[actor.index]])
                     )
-                    await link.send(carried)
+                    if link.posts:  # no coroutine per message (see ComponentLink.posts)
+                        link.post(carried)
+                    else:
+                        await link.send(carried)
                     continue
                 if contents is None:
                     contents = obs.observations
@@ -696,7 +699,10 @@ class Trial:
                 observation.tick_id = tick
                 observation.timestamp = timestamp
                 observation.content = contents[observation_map[actor.index]]
-                await link.send(message)
+                if link.posts:
+                    link.post(message)
+                else:
+                    await link.send(message)
             except LinkError as error:
                 self._disengage(actor, str(error))
         if final:
@@ -840,7 +846,11 @@ class Trial:
                 await link.send(_ENV_LAST)
             if carry:
                 carried: Any = CarriedActionSet(tick, time.time_ns(), actions, unavailable)
-                await link.send(carried)  # stands for an EnvRunTrialInput (cogment._carried)
+                # Stands for an EnvRunTrialInput (cogment._carried).
+                if link.posts:
+                    link.post(carried)
+                else:
+                    await link.send(carried)
                 return
             message = environment_pb2.EnvRunTrialInput(state=NORMAL)
             action_set = message.action_set
@@ -849,7 +859,10 @@ class Trial:
             action_set.actions.extend(actions)  # all bytes here
             if unavailable:
                 action_set.unavailable_actors.extend(unavailable)
-            await link.send(message)
+            if link.posts:  # no coroutine per message (see ComponentLink.posts)
+                link.post(message)
+            else:
+                await link.send(message)
         except LinkError as error:
             await self._hard_end(
                 f"Action processing requirement failure [Environment stream failure: {error}]"
