@@ -26,6 +26,7 @@ A *context discovery* (``cogment://discover`` without a path) is completed from 
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -298,6 +299,13 @@ def parse_endpoint_url(url: str) -> EndpointUrl:
     """Parse ``url`` (see the module docstring for the grammar); raise :class:`EndpointUrlError`."""
     if not isinstance(url, str):
         raise EndpointUrlError(repr(url), f"expected a string, got {type(url).__name__}")
+    return _parse_str(url)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_str(url: str) -> EndpointUrl:
+    # Cached: every trial start parses the same few endpoints, and an EndpointUrl is immutable
+    # (frozen, read-only properties). Errors are raised again each time (not cached).
     text = url.strip()
     if not text:
         raise EndpointUrlError(url, "empty URL, expected grpc://host:port or cogment://...")

@@ -41,6 +41,7 @@ from cogment._servicers._runner import (
 )
 from cogment._session import Session
 from cogment._specs import Specs
+from cogment._timeouts import within
 from cogment.api import common_pb2, environment_pb2
 
 __all__ = [
@@ -283,7 +284,7 @@ class Registered(Protocol):
 
 async def _init(stream: ComponentStream, out_type: type[Any], where: str) -> Any | None:
     try:
-        return await asyncio.wait_for(read_init(stream, out_type, where), INIT_TIMEOUT)
+        return await within(read_init(stream, out_type, where), INIT_TIMEOUT)
     except asyncio.TimeoutError:
         reason = f"{where}: no init data from the orchestrator after {INIT_TIMEOUT}s"
     except (InitProtocolError, CogmentError) as exc:
