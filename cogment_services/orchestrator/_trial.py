@@ -75,6 +75,13 @@ class ActorState(enum.Enum):
     DISENGAGED = "disengaged"
 
 
+# Module constants for the per-tick checks: ``ActorState.ACTIVE`` (an Enum class attribute)
+# costs ~70 ns a lookup, a global ~10 ns.
+_CONNECTING = ActorState.CONNECTING
+_ACTIVE = ActorState.ACTIVE
+_DISENGAGED = ActorState.DISENGAGED
+
+
 class TrialHost(Protocol):
     """What a trial needs from its orchestrator."""
 
@@ -118,7 +125,7 @@ class _Actor:
             params.default_action.content if params.HasField("default_action") else None
         )
         self.link: ActorLink | None = None
-        self.state = ActorState.CONNECTING
+        self.state = _CONNECTING
         self.join_future: asyncio.Future[ActorLink] | None = None
         self.rewards: dict[int, list[common_pb2.RewardSource]] = {}
         self.action: common_pb2.Action | CarriedAction | None = None
@@ -433,7 +440,7 @@ class Trial:
             return actor.optional
         if self.state == ENDED:
             return False
-        actor.state = ActorState.ACTIVE
+        actor.state = _ACTIVE
         assert actor.link is not None
         actor.reader = _start_reader(actor.link, self._read_actor(actor), f"actor-{actor.name}")
         return True
@@ -539,7 +546,8 @@ class Trial:
                 message: common_pb2.ActorRunTrialOutput | CarriedAction | None
                 message = await link.receive()
                 if isinstance(message, CarriedAction):
-                    await self._on_action(actor, message)
+                    if self._take_action(actor, message):
+                        await self._complete_gathering()
                     continue
                 if message is None:
                     break
@@ -547,7 +555,8 @@ class Trial:
                 if state == NORMAL:
                     kind = message.WhichOneof("data")
                     if kind == "action":
-                        await self._on_action(actor, message.action)
+                        if self._take_action(actor, message.action):
+                            await self._complete_gathering()
                     elif kind == "reward":
                         self._on_reward(actor.name, message.reward)
                     elif kind == "message":
@@ -667,13 +676,13 @@ class Trial:
             pending.clear()
             for actor in actors:
                 actor.action = None
-                if actor.state is ActorState.ACTIVE:
+                if actor.state is _ACTIVE:
                     pending.add(actor.index)
         observation_map = obs.actors_map
         contents = obs.observations if objects is None else None  # serialized on demand
         timestamp = obs.timestamp
         for actor in actors:
-            if actor.state is not ActorState.ACTIVE:
+            if actor.state is not _ACTIVE:
                 continue
             link = actor.link
             assert link is not None
@@ -759,9 +768,11 @@ class Trial:
         if not self._pending:
             self._spawn(self._complete_gathering(), f"gather-{self.id}")
 
-    async def _on_action(self, actor: _Actor, action: common_pb2.Action | CarriedAction) -> None:
+    def _take_action(self, actor: _Actor, action: common_pb2.Action | CarriedAction) -> bool:
+        """Record ``actor``'s action; True when it completes the gathering (then the caller
+        awaits :meth:`_complete_gathering`: synchronous here, no coroutine per action)."""
         if not self._gathering or actor.index not in self._pending:
-            return
+            return False
         if action.tick_id != -1 and action.tick_id != self.tick_id:
             _log.debug(
                 "Trial [%s]: actor [%s] action for tick [%d] ignored at tick [%d]",
@@ -770,7 +781,7 @@ class Trial:
                 action.tick_id,
                 self.tick_id,
             )
-            return
+            return False
         actor.action = action
         self.last_activity = time.monotonic()
         if actor.timer is not None:
@@ -778,8 +789,7 @@ class Trial:
             actor.timer = None
         pending = self._pending
         pending.discard(actor.index)
-        if not pending:
-            await self._complete_gathering()
+        return not pending
 
     async def _complete_gathering(self) -> None:
         if not self._gathering or self.state == ENDED or self._ending:
@@ -933,7 +943,7 @@ class Trial:
             )
             return
         for actor in receivers:
-            if actor.state is ActorState.DISENGAGED:
+            if actor.state is _DISENGAGED:
                 continue
             bucket = actor.rewards.get(tick)
             if bucket is None:
@@ -984,7 +994,7 @@ class Trial:
             )
             return
         for actor in receivers:
-            if actor.state is not ActorState.ACTIVE or actor.link is None:
+            if actor.state is not _ACTIVE or actor.link is None:
                 continue
             out_actor = common_pb2.ActorRunTrialInput(state=NORMAL)
             copy = out_actor.message
@@ -1000,10 +1010,10 @@ class Trial:
     # ------------------------------------------------------------------------------- ending
 
     def _disengage(self, actor: _Actor, reason: str) -> None:
-        if actor.state is ActorState.DISENGAGED:
+        if actor.state is _DISENGAGED:
             return
-        was_active = actor.state is ActorState.ACTIVE
-        actor.state = ActorState.DISENGAGED
+        was_active = actor.state is _ACTIVE
+        actor.state = _DISENGAGED
         actor.rewards = {}
         if actor.timer is not None:
             actor.timer.cancel()
@@ -1045,7 +1055,7 @@ class Trial:
             waits = [
                 asyncio.ensure_future(a.last_ack.wait())
                 for a in self._actors
-                if a.state is ActorState.ACTIVE and not a.last_ack.is_set()
+                if a.state is _ACTIVE and not a.last_ack.is_set()
             ]
             if waits:
                 _done, pending = await asyncio.wait(waits, timeout=ACTORS_LAST_ACK_TIMEOUT)
@@ -1084,13 +1094,13 @@ class Trial:
                 message.details = details
             sends.append(self._end_one(self._env_link, message))
         for actor in self._actors:
-            if actor.state is ActorState.CONNECTING:
+            if actor.state is _CONNECTING:
                 # Still initialising: stop waiting for it.
                 _fail_join(actor, "trial ended")
                 if actor.link is not None:
                     actor.link.abort()
                 continue
-            if actor.link is not None and actor.state is ActorState.ACTIVE:
+            if actor.link is not None and actor.state is _ACTIVE:
                 actor_message = common_pb2.ActorRunTrialInput(state=END)
                 if details:
                     actor_message.details = details
