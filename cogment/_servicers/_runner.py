@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import grpc
 import grpc.aio
@@ -18,6 +18,7 @@ from cogment._actor import ActorSession
 from cogment._carried import decode
 from cogment._environment import EnvironmentSession
 from cogment._log import TRACE, logger, trace
+from cogment._servicers._writer import StreamWriter
 from cogment._session import (
     ActorStatus,
     EventType,
@@ -270,24 +271,26 @@ async def run_session(
     """
     user_task = asyncio.ensure_future(_call_user(impl, session))
     pump_task = asyncio.ensure_future(_guarded_pump(session, pump))
+    # What the session sends is written from the sending call itself (no writer task).
+    writer = StreamWriter(
+        stream.write,
+        session._where,
+        lambda: session._finish(final=False),
+        (lambda out: _trace_message(session, "sending", out))
+        if logger.isEnabledFor(TRACE)
+        else None,
+    )
+    queued = session._outgoing
+    cast(Any, session)._outgoing = writer
+    while not queued.empty():  # sent before the runner attached (none in practice)
+        writer.put_nowait(queued.get_nowait())
     user_task.add_done_callback(lambda _: session._close_outgoing())
-    outgoing = session._outgoing
-    tracing = logger.isEnabledFor(TRACE)
     try:
-        try:
-            while True:
-                out: Message | None = await outgoing.get()
-                if out is None:
-                    break
-                if tracing:
-                    _trace_message(session, "sending", out)
-                await stream.write(out)
-        except Exception as exc:  # any write failure means the stream is gone
-            logger.debug("%s: stream closed while writing: %r", session._where(), exc)
-            session._finish(final=False)
+        await writer.done  # everything written up to the end (or the stream failed)
         return await await_implementation(session, user_task)
     finally:
         session._ended = True
+        writer.close()
         for task in (user_task, pump_task):
             if not task.done():
                 task.cancel()
