@@ -213,6 +213,8 @@ class Trial:
         self._by_name: dict[str, _Actor] = {}
         self._route_cache: dict[str, tuple[_Actor, ...]] = {}
         self._timed_actors: tuple[_Actor, ...] = ()  # actors with a response_timeout
+        self._checked_map: list[int] | None = None  # the last valid actors_map, and for
+        self._checked_nb_obs = -1  # that many observations
         self._env_address = ""
         self._env_impl = ""
         self._env_link: EnvLink | None = None
@@ -637,13 +639,17 @@ class Trial:
         # In-process environments send their observations as objects (cogment._carried).
         objects = obs.objects if type(obs) is CarriedObservationSet else None
         nb_obs = len(obs.observations) if objects is None else len(objects)
-        if not _valid_map(obs.actors_map, len(actors), nb_obs):
-            await self._hard_end(
-                "Environment sent a malformed observation set "
-                f"[{len(obs.actors_map)} entries in actors_map for {len(actors)} actors, "
-                f"{nb_obs} observations]"
-            )
-            return
+        # Environments send the same map tick after tick: checked again only when it changes.
+        if obs.actors_map != self._checked_map or nb_obs != self._checked_nb_obs:
+            if not _valid_map(obs.actors_map, len(actors), nb_obs):
+                await self._hard_end(
+                    "Environment sent a malformed observation set "
+                    f"[{len(obs.actors_map)} entries in actors_map for {len(actors)} actors, "
+                    f"{nb_obs} observations]"
+                )
+                return
+            self._checked_map = list(obs.actors_map)  # a copy: the sender may reuse its list
+            self._checked_nb_obs = nb_obs
         now = time.monotonic()
         self.last_activity = now
         final = self._final_requested
