@@ -1,6 +1,7 @@
 """Running one session over one gRPC stream: the incoming pumps (actor and environment), the
-outgoing writer and the user task. Shared by the servers (environment, service actor) and the
-client actor (``join_trial``)."""
+outgoing side (``_writer.StreamWriter``: writes start inside the sending call, no writer task)
+and the user task. Shared by the servers (environment, service actor) and the client actor
+(``join_trial``)."""
 
 from __future__ import annotations
 
@@ -264,7 +265,7 @@ async def run_session(
     stream: MessageStream,
     pump: Awaitable[None],
 ) -> BaseException | None:
-    """Run the user implementation with the incoming pump and the outgoing writer.
+    """Run the user implementation with the incoming pump and the stream writer.
 
     Returns when the user implementation has returned (after flushing what it sent), and gives
     back the exception it raised (already logged with its traceback), if any.
