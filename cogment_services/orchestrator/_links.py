@@ -22,7 +22,6 @@ from typing import Any, Generic, Protocol, TypeVar
 import grpc
 import grpc.aio
 
-from cogment._channel import Channel
 from cogment._directory import Directory, resolve_endpoint
 from cogment._endpoint_url import (
     CLIENT_ACTOR_URL,
@@ -31,6 +30,7 @@ from cogment._endpoint_url import (
     parse_endpoint_url,
 )
 from cogment._errors import CogmentError
+from cogment._servicers._writer import StreamWriter
 from cogment.api import (
     agent_pb2_grpc,
     common_pb2,
@@ -134,58 +134,53 @@ def _describe(error: BaseException) -> str:
 
 
 class _QueuedWriter:
-    """Serialises the writes of one stream in a writer task, so ``send`` never waits.
+    """Writes the messages of one stream in order, so ``send`` never waits.
 
     ``grpc.aio`` writes complete only when the message reached the transport; awaiting each
     one in the trial logic would add that latency to every tick (and serialise the fan-out to
-    several actors). Messages are queued in order; the first failure is kept and re-raised by
-    the next ``post``.
+    several actors). A :class:`~cogment._servicers._writer.StreamWriter` starts each write
+    inside ``post`` (no writer task: no queue wake-up and task switch per message, and the
+    send leaves one loop iteration earlier), one at a time, the next one from the previous
+    one's completion. The first failure is kept and re-raised by the next ``post``.
     """
 
-    __slots__ = ("_describe", "_error", "_queue", "_task", "_write")
+    __slots__ = ("_describe", "_error", "_stream", "_write")
 
     def __init__(self, write: Any, describe: str) -> None:
         self._write = write
         self._describe = describe
-        self._queue: Channel[Any] = Channel()
-        self._task: asyncio.Task[None] | None = None
         self._error: LinkError | None = None
+        self._stream = StreamWriter(self._write_one, lambda: describe, self._stopped)
 
     def post(self, message: Any) -> None:
         if self._error is not None:
             raise self._error
-        self._queue.put_nowait(message)
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+        self._stream.put_nowait(message)
 
-    async def _run(self) -> None:
-        queue = self._queue
-        write = self._write
-        while True:
-            message = await queue.get()
-            if message is None:
-                return
-            try:
-                await write(message)
-            except Exception as error:
+    async def _write_one(self, message: Any) -> None:
+        try:
+            await self._write(message)
+        except Exception as error:
+            if self._error is None:
                 self._error = LinkError(f"write to {self._describe} failed: {_describe(error)}")
                 self._error.__cause__ = error
-                return
+            raise
+
+    def _stopped(self) -> None:
+        """The stream writer gave up (a write failed or was cancelled)."""
+        if self._error is None:
+            self._error = LinkError(f"write to {self._describe} failed")
 
     async def flush(self) -> None:
-        """Wait until everything queued so far is written (or the writer failed)."""
-        if self._task is None:
-            return
-        self._queue.put_nowait(None)
-        task, self._task = self._task, None
-        await asyncio.shield(task)
+        """Wait until everything posted so far is written (or a write failed); no more posts
+        are written after it."""
+        self._stream.put_nowait(None)
+        await asyncio.shield(self._stream.done)
         if self._error is not None:
             raise self._error
 
     def cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+        self._stream.close()
 
 
 class GrpcCallLink(ComponentLink[SendT, RecvT]):
