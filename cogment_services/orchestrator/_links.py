@@ -30,6 +30,7 @@ from cogment._endpoint_url import (
     parse_endpoint_url,
 )
 from cogment._errors import CogmentError
+from cogment._grpc import MAX_MESSAGE_BYTES
 from cogment._servicers._writer import StreamWriter
 from cogment.api import (
     agent_pb2_grpc,
@@ -371,6 +372,16 @@ class Connector(abc.ABC):
         """Release every connection."""
 
 
+#: The components' channels: the SDK's message size limit (64 MiB, so observations and actions
+#: the SDK sends are received), and no retries: a RunTrial stream is never retried, and the
+#: retry machinery costs ~6 KiB per open stream (three streams per running trial).
+_CHANNEL_OPTIONS = [
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.enable_retries", 0),
+]
+
+
 class GrpcConnector(Connector):
     """gRPC transport: one shared channel per address (TLS when credentials are given)."""
 
@@ -386,9 +397,9 @@ class GrpcConnector(Connector):
         channel = self._channels.get(address)
         if channel is None:
             if self._credentials is not None:
-                channel = grpc.aio.secure_channel(address, self._credentials)
+                channel = grpc.aio.secure_channel(address, self._credentials, _CHANNEL_OPTIONS)
             else:
-                channel = grpc.aio.insecure_channel(address)
+                channel = grpc.aio.insecure_channel(address, _CHANNEL_OPTIONS)
             self._channels[address] = channel
         return channel
 

@@ -42,6 +42,7 @@ from cogment._endpoint_url import (
     parse_endpoint_url,
 )
 from cogment._errors import CogmentError
+from cogment._grpc import MAX_MESSAGE_BYTES
 from cogment.api import common_pb2, orchestrator_pb2, orchestrator_pb2_grpc
 from cogment_services._registration import directory_endpoint
 from cogment_services._server import (
@@ -215,7 +216,7 @@ class Orchestrator(EmbeddedService):
             self.config.actor_port is None or self.config.actor_port == self.config.lifecycle_port
         )
         try:
-            server = create_server()
+            server = create_server(MAX_MESSAGE_BYTES)
             orchestrator_pb2_grpc.add_TrialLifecycleSPServicer_to_server(lifecycle_servicer, server)
             if same:
                 orchestrator_pb2_grpc.add_ClientActorSPServicer_to_server(actor_servicer, server)
@@ -227,7 +228,7 @@ class Orchestrator(EmbeddedService):
                 self.actor_port = self.lifecycle_port
             else:
                 assert self.config.actor_port is not None
-                actor_server = create_server()
+                actor_server = create_server(MAX_MESSAGE_BYTES)
                 orchestrator_pb2_grpc.add_ClientActorSPServicer_to_server(
                     actor_servicer, actor_server
                 )
