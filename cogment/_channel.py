@@ -10,11 +10,22 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Generic, TypeVar
+from collections.abc import Awaitable
+from typing import Generic, Protocol, TypeVar
 
-__all__ = ["Channel"]
+__all__ = ["Channel", "Source"]
 
 T = TypeVar("T")
+
+
+class Source(Protocol):
+    """What a :class:`Channel`'s consumer can wait on directly (``_servicers._reader``)."""
+
+    def wait_input(self) -> Awaitable[bool] | None: ...
+
+    def resume(self) -> None: ...
+
+    def interrupt(self) -> None: ...
 
 
 class Channel(Generic[T]):
@@ -24,11 +35,18 @@ class Channel(Generic[T]):
     is looked up by the first ``get`` that has to wait.
     """
 
-    __slots__ = ("_items", "_waiter")
+    __slots__ = ("_items", "_source", "_waiter")
 
     def __init__(self) -> None:
         self._items: deque[T] = deque()
         self._waiter: asyncio.Future[None] | None = None
+        self._source: Source | None = None
+
+    def set_source(self, source: Source | None) -> None:
+        """Where the items come from, when the consumer may wait on it directly (see
+        ``_servicers._reader``): ``get`` then waits on the source's input, not on a future of
+        its own, and runs the source when the input arrives."""
+        self._source = source
 
     def put_nowait(self, item: T) -> None:
         """Append ``item`` and wake the waiting consumer, if any."""
@@ -38,11 +56,20 @@ class Channel(Generic[T]):
             self._waiter = None
             if not waiter.done():
                 waiter.set_result(None)
+        elif self._source is not None:
+            self._source.interrupt()  # the consumer may be waiting on the source
 
     async def get(self) -> T:
         """The oldest item, waiting for one if the channel is empty."""
         items = self._items
         while not items:
+            source = self._source
+            if source is not None:
+                wait = source.wait_input()
+                if wait is not None:
+                    if await wait:
+                        source.resume()
+                    continue
             waiter = asyncio.get_running_loop().create_future()
             self._waiter = waiter
             try:

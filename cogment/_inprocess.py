@@ -206,7 +206,7 @@ class DrivenStream(ComponentStream):
 class PumpDriver:
     """Runs an incoming pump (``_runner.pump_*_inputs`` over a :class:`DrivenStream`) inside
     the orchestrator's ``send``: each message is handled when it is sent, with no task and no
-    task switch. Same outcome as ``_runner._guarded_pump``: errors are logged and the session
+    task switch. Same outcome as ``_reader.StreamReader``: errors are logged and the session
     is finished when the pump stops.
     """
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol, cast
 
 import grpc
@@ -19,6 +19,7 @@ from cogment._actor import ActorSession
 from cogment._carried import decode
 from cogment._environment import EnvironmentSession
 from cogment._log import TRACE, logger, trace
+from cogment._servicers._reader import StreamReader
 from cogment._servicers._writer import StreamWriter
 from cogment._session import (
     ActorStatus,
@@ -245,25 +246,11 @@ async def _call_user(impl: UserImpl, session: Session) -> None:
     await impl(session)
 
 
-async def _guarded_pump(session: Session, pump: Awaitable[None]) -> None:
-    try:
-        await pump
-    except asyncio.CancelledError:
-        raise
-    except grpc.aio.AioRpcError as exc:
-        logger.warning("%s: stream failed: %s %s", session._where(), exc.code(), exc.details())
-    except Exception:
-        logger.exception("%s: error processing incoming data", session._where())
-    finally:
-        # Whatever stopped the incoming data, the user's event loop must not wait forever.
-        session._finish(final=False)
-
-
 async def run_session(
     session: Session,
     impl: UserImpl,
     stream: MessageStream,
-    pump: Awaitable[None],
+    pump: Coroutine[Any, Any, None],
 ) -> BaseException | None:
     """Run the user implementation with the incoming pump and the stream writer.
 
@@ -271,7 +258,10 @@ async def run_session(
     back the exception it raised (already logged with its traceback), if any.
     """
     user_task = asyncio.ensure_future(_call_user(impl, session))
-    pump_task = asyncio.ensure_future(_guarded_pump(session, pump))
+    # The pump runs without a task: the user's task reads when it waits for an event.
+    reader = StreamReader(pump, session._where, lambda: session._finish(final=False))
+    session._events.set_source(reader)
+    reader.start()
     # What the session sends is written from the sending call itself (no writer task).
     writer = StreamWriter(
         stream.write,
@@ -292,12 +282,12 @@ async def run_session(
     finally:
         session._ended = True
         writer.close()
-        for task in (user_task, pump_task):
-            if not task.done():
-                task.cancel()
-        for task in (user_task, pump_task):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task  # errors were already logged
+        reader.close()
+        session._events.set_source(None)
+        if not user_task.done():
+            user_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await user_task  # errors were already logged
 
 
 async def await_implementation(

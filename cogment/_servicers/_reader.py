@@ -1,0 +1,255 @@
+"""Reading a session's stream without a pump task: the task waiting for an event does the read.
+
+A session's incoming pump (``_runner.pump_*_inputs``) is a coroutine that reads the stream and
+turns each message into session events. Run as its own task, every message costs two task
+wake-ups: the pump's (the read completed) and then the user's (an event was posted).
+:class:`StreamReader` steps the pump coroutine by hand instead, and lets the task waiting for
+an event (the user's, in ``all_events()``) wait on the pump's read itself: when the read
+completes, that task is woken once, runs the pump up to its next read (posting the events)
+and finds its event. When nobody is waiting, the read's done callback steps the pump, so
+messages are still handled as they arrive (heartbeats answered, END seen) while the user's
+code is busy elsewhere.
+
+The waiting task awaits a :class:`_ReadWait`, a future-like object (asyncio's protocol:
+``_asyncio_future_blocking``, ``add_done_callback``, ``result``, ``cancel``) standing for the
+read's future without exposing it: cancelling the waiting task (a timeout around
+``all_events()``) cancels the wait, never the gRPC read, whose message is then handled by the
+done callback as if nobody had been waiting. Nothing is lost and nothing waits longer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any
+
+import grpc.aio
+
+from cogment._log import logger
+
+__all__ = ["StreamReader"]
+
+_PENDING = 0
+_INPUT = 1  # the read completed: the waiter runs the pump
+_INTERRUPTED = 2  # something else was posted: the waiter looks again, the read goes on
+_CANCELLED = 3  # the waiting task was cancelled: the read goes on
+
+
+class StreamReader:
+    """Runs an incoming ``pump`` coroutine without a task (see the module docstring)."""
+
+    __slots__ = ("_done", "_future", "_on_end", "_pump", "_wait", "_where")
+
+    def __init__(
+        self,
+        pump: Coroutine[Any, Any, None],
+        where: Callable[[], str],
+        on_end: Callable[[], None],
+    ) -> None:
+        """``where`` names the session in logs; ``on_end`` is called once when the pump stops
+        (returned, failed or closed)."""
+        self._pump = pump
+        self._where = where
+        self._on_end = on_end
+        self._future: Any = None  # what the pump waits on (a read in flight)
+        self._wait: _ReadWait | None = None  # the task waiting on that read, if any
+        self._done = False
+
+    def start(self) -> None:
+        """Run the pump up to its first read."""
+        self._step()
+
+    # -- for the waiting side (``Channel.get``) ----------------------------------------------
+
+    def wait_input(self) -> _ReadWait | None:
+        """Something to await until the read in flight completes (``True``: run :meth:`resume`
+        then look for events again), or until :meth:`interrupt` (``False``). ``None`` when no
+        read is waiting to be adopted (the pump ended, or its read just completed and is about
+        to be handled by its callback)."""
+        future = self._future
+        if future is None or self._wait is not None or future.done():
+            return None
+        future.remove_done_callback(self._on_read_done)
+        wait = _ReadWait(self, future)
+        self._wait = wait
+        return wait
+
+    def resume(self) -> None:
+        """The adopted read completed (its waiter was woken): run the pump on."""
+        self._wait = None
+        self._future = None
+        self._step()
+
+    def interrupt(self) -> None:
+        """Wake the waiting task without input (an event was posted by someone else)."""
+        wait = self._wait
+        if wait is not None:
+            wait._interrupt()
+
+    def close(self) -> None:
+        """Stop the pump (end of the session)."""
+        if not self._done:
+            self._done = True
+            self._future = None
+            self._pump.close()
+
+    # -- driving the pump ---------------------------------------------------------------------
+
+    def _on_read_done(self, future: Any) -> None:
+        """Done callback of a read nobody waits on: run the pump on, here."""
+        if future is not self._future:
+            return
+        self._wait = None
+        self._future = None
+        self._step()
+
+    def _step(self) -> None:
+        if self._done:
+            return
+        try:
+            awaited = self._pump.send(None)
+        except StopIteration:
+            self._end()
+            return
+        except asyncio.CancelledError:
+            logger.debug("%s: incoming stream cancelled", self._where())
+            self._end()
+            return
+        except grpc.aio.AioRpcError as exc:
+            logger.warning("%s: stream failed: %s %s", self._where(), exc.code(), exc.details())
+            self._end()
+            return
+        except Exception:
+            logger.exception("%s: error processing incoming data", self._where())
+            self._end()
+            return
+        if awaited is None:  # a bare yield (sleep(0)): go on at the next loop iteration
+            asyncio.get_running_loop().call_soon(self._step)
+            return
+        if not getattr(awaited, "_asyncio_future_blocking", False):
+            self._pump.close()
+            logger.error("%s: the incoming pump awaited [%r]", self._where(), awaited)
+            self._end()
+            return
+        awaited._asyncio_future_blocking = False
+        self._future = awaited
+        awaited.add_done_callback(self._on_read_done)
+
+    def _end(self) -> None:
+        self._done = True
+        self._future = None
+        wait, self._wait = self._wait, None
+        if wait is not None:
+            wait._interrupt()
+        # Whatever stopped the incoming data, the user's event loop must not wait forever.
+        self._on_end()
+
+
+class _ReadWait:
+    """What a task awaits while it waits on the pump's read (asyncio's future protocol)."""
+
+    __slots__ = ("_asyncio_future_blocking", "_callback", "_future", "_reader", "_state")
+
+    def __init__(self, reader: StreamReader, future: Any) -> None:
+        self._reader = reader
+        self._future = future
+        self._state = _PENDING
+        self._callback: tuple[Callable[[Any], Any], contextvars.Context | None] | None = None
+        self._asyncio_future_blocking = False
+        future.add_done_callback(self._on_read_done)
+
+    def __await__(self) -> Generator[Any, None, bool]:
+        if self._state == _PENDING:
+            self._asyncio_future_blocking = True
+            yield self
+        return self.result()
+
+    # -- the protocol a task uses -------------------------------------------------------------
+
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        loop: asyncio.AbstractEventLoop = self._future.get_loop()
+        return loop
+
+    def add_done_callback(
+        self, callback: Callable[[Any], Any], *, context: contextvars.Context | None = None
+    ) -> None:
+        if self._state != _PENDING:
+            self.get_loop().call_soon(callback, self, context=context)
+            return
+        self._callback = (callback, context)
+
+    def remove_done_callback(self, callback: Callable[[Any], Any]) -> int:
+        if self._callback is not None and self._callback[0] == callback:
+            self._callback = None
+            return 1
+        return 0
+
+    def done(self) -> bool:
+        return self._state != _PENDING
+
+    def cancelled(self) -> bool:
+        return self._state == _CANCELLED
+
+    def result(self) -> bool:
+        """True: input arrived (run the pump); False: interrupted."""
+        state = self._state
+        if state == _INPUT:
+            return True
+        if state == _INTERRUPTED:
+            return False
+        if state == _CANCELLED:
+            raise asyncio.CancelledError
+        raise asyncio.InvalidStateError("the read has not completed")
+
+    def exception(self) -> BaseException | None:
+        if self._state == _CANCELLED:
+            raise asyncio.CancelledError
+        if self._state == _PENDING:
+            raise asyncio.InvalidStateError("the read has not completed")
+        return None
+
+    def cancel(self, msg: Any = None) -> bool:
+        """Stop waiting (the task is cancelled); the read goes on without this waiter."""
+        if self._state != _PENDING:
+            return False
+        self._state = _CANCELLED
+        self._release()
+        self._schedule_callback()
+        return True
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _interrupt(self) -> None:
+        if self._state != _PENDING:
+            return
+        self._state = _INTERRUPTED
+        self._release()
+        self._schedule_callback()
+
+    def _release(self) -> None:
+        """The read is no longer this waiter's: its completion is handled by the reader."""
+        reader = self._reader
+        if reader._wait is self:
+            reader._wait = None
+
+    def _schedule_callback(self) -> None:
+        callback, self._callback = self._callback, None
+        if callback is not None:
+            self.get_loop().call_soon(callback[0], self, context=callback[1])
+
+    def _on_read_done(self, future: Any) -> None:
+        if self._state != _PENDING:
+            # Given up before the read completed: handle it as if nobody had waited.
+            self._reader._on_read_done(future)
+            return
+        self._state = _INPUT
+        callback, self._callback = self._callback, None
+        if callback is None:
+            return  # not awaited yet (cannot happen with a task): resume() will be called
+        function, context = callback
+        # Wake the waiting task now, from this callback: one loop callback per read.
+        if context is None:
+            function(self)
+        else:
+            context.run(function, self)
