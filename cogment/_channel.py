@@ -21,6 +21,11 @@ T = TypeVar("T")
 class Source(Protocol):
     """What a :class:`Channel`'s consumer can wait on directly (``_servicers._reader``)."""
 
+    @property
+    def waiting(self) -> object | None:
+        """Set while the consumer waits on the source."""
+        ...
+
     def wait_input(self) -> Awaitable[bool] | None: ...
 
     def resume(self) -> None: ...
@@ -56,8 +61,10 @@ class Channel(Generic[T]):
             self._waiter = None
             if not waiter.done():
                 waiter.set_result(None)
-        elif self._source is not None:
-            self._source.interrupt()  # the consumer may be waiting on the source
+        else:
+            source = self._source
+            if source is not None and source.waiting is not None:
+                source.interrupt()  # the consumer waits on the source
 
     async def get(self) -> T:
         """The oldest item, waiting for one if the channel is empty."""

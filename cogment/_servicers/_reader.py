@@ -39,7 +39,7 @@ _CANCELLED = 3  # the waiting task was cancelled: the read goes on
 class StreamReader:
     """Runs an incoming ``pump`` coroutine without a task (see the module docstring)."""
 
-    __slots__ = ("_done", "_future", "_on_end", "_pump", "_wait", "_where")
+    __slots__ = ("_done", "_future", "_on_end", "_pump", "_where", "waiting")
 
     def __init__(
         self,
@@ -53,7 +53,8 @@ class StreamReader:
         self._where = where
         self._on_end = on_end
         self._future: Any = None  # what the pump waits on (a read in flight)
-        self._wait: _ReadWait | None = None  # the task waiting on that read, if any
+        #: The wait of the task waiting on that read, if any (a Channel interrupts it on a put).
+        self.waiting: _ReadWait | None = None
         self._done = False
 
     def start(self) -> None:
@@ -68,22 +69,15 @@ class StreamReader:
         read is waiting to be adopted (the pump ended, or its read just completed and is about
         to be handled by its callback)."""
         future = self._future
-        if future is None or self._wait is not None or future.done():
+        if future is None or self.waiting is not None or future.done():
             return None
-        future.remove_done_callback(self._on_read_done)
         wait = _ReadWait(self, future)
-        self._wait = wait
+        self.waiting = wait  # the read's done callback now wakes it (see _on_read_done)
         return wait
-
-    def resume(self) -> None:
-        """The adopted read completed (its waiter was woken): run the pump on."""
-        self._wait = None
-        self._future = None
-        self._step()
 
     def interrupt(self) -> None:
         """Wake the waiting task without input (an event was posted by someone else)."""
-        wait = self._wait
+        wait = self.waiting
         if wait is not None:
             wait._interrupt()
 
@@ -97,14 +91,30 @@ class StreamReader:
     # -- driving the pump ---------------------------------------------------------------------
 
     def _on_read_done(self, future: Any) -> None:
-        """Done callback of a read nobody waits on: run the pump on, here."""
+        """Done callback of the read in flight: wake the task waiting on it (which runs the
+        pump on), or, when nobody waits, run the pump on here."""
         if future is not self._future:
             return
-        self._wait = None
-        self._future = None
+        wait = self.waiting
+        if wait is not None:
+            self.waiting = None
+            if wait._state == _PENDING:
+                callback, wait._callback = wait._callback, None
+                if callback is not None:
+                    # Wake the waiting task now, from this callback (one loop callback per
+                    # read); it runs the pump on (resume).
+                    wait._state = _INPUT
+                    if callback[1] is None:
+                        callback[0](wait)
+                    else:
+                        callback[1].run(callback[0], wait)
+                    return
+                wait._state = _INTERRUPTED  # made but not awaited yet: it returns at once
         self._step()
 
     def _step(self) -> None:
+        """Run the pump on from its completed read, up to its next read (or its end)."""
+        self._future = None
         if self._done:
             return
         try:
@@ -136,10 +146,13 @@ class StreamReader:
         self._future = awaited
         awaited.add_done_callback(self._on_read_done)
 
+    #: The adopted read completed (its waiter was woken): run the pump on.
+    resume = _step
+
     def _end(self) -> None:
         self._done = True
         self._future = None
-        wait, self._wait = self._wait, None
+        wait, self.waiting = self.waiting, None
         if wait is not None:
             wait._interrupt()
         # Whatever stopped the incoming data, the user's event loop must not wait forever.
@@ -149,27 +162,25 @@ class StreamReader:
 class _ReadWait:
     """What a task awaits while it waits on the pump's read (asyncio's future protocol)."""
 
-    __slots__ = ("_asyncio_future_blocking", "_callback", "_future", "_reader", "_state")
+    __slots__ = ("_asyncio_future_blocking", "_callback", "_reader", "_state", "get_loop")
 
     def __init__(self, reader: StreamReader, future: Any) -> None:
         self._reader = reader
-        self._future = future
         self._state = _PENDING
         self._callback: tuple[Callable[[Any], Any], contextvars.Context | None] | None = None
         self._asyncio_future_blocking = False
-        future.add_done_callback(self._on_read_done)
+        self.get_loop: Callable[[], asyncio.AbstractEventLoop] = future.get_loop  # a C call
 
     def __await__(self) -> Generator[Any, None, bool]:
         if self._state == _PENDING:
             self._asyncio_future_blocking = True
             yield self
-        return self.result()
+        state = self._state
+        if state == _CANCELLED:
+            raise asyncio.CancelledError
+        return state == _INPUT
 
     # -- the protocol a task uses -------------------------------------------------------------
-
-    def get_loop(self) -> asyncio.AbstractEventLoop:
-        loop: asyncio.AbstractEventLoop = self._future.get_loop()
-        return loop
 
     def add_done_callback(
         self, callback: Callable[[Any], Any], *, context: contextvars.Context | None = None
@@ -230,26 +241,10 @@ class _ReadWait:
     def _release(self) -> None:
         """The read is no longer this waiter's: its completion is handled by the reader."""
         reader = self._reader
-        if reader._wait is self:
-            reader._wait = None
+        if reader.waiting is self:
+            reader.waiting = None
 
     def _schedule_callback(self) -> None:
         callback, self._callback = self._callback, None
         if callback is not None:
             self.get_loop().call_soon(callback[0], self, context=callback[1])
-
-    def _on_read_done(self, future: Any) -> None:
-        if self._state != _PENDING:
-            # Given up before the read completed: handle it as if nobody had waited.
-            self._reader._on_read_done(future)
-            return
-        self._state = _INPUT
-        callback, self._callback = self._callback, None
-        if callback is None:
-            return  # not awaited yet (cannot happen with a task): resume() will be called
-        function, context = callback
-        # Wake the waiting task now, from this callback: one loop callback per read.
-        if context is None:
-            function(self)
-        else:
-            context.run(function, self)
