@@ -138,4 +138,3 @@ class StreamWriter:
         if coro is not None:
             coro.close()
         self._pending.clear()
-
