@@ -53,7 +53,9 @@ class StreamWriter:
         self._where = where
         self._on_failure = on_failure
         self._trace = trace
-        self._pending: deque[Any] = deque()
+        # Messages sent while a write is in flight (made on first use: ~0.6 KiB per deque,
+        # and most streams never have one waiting).
+        self._pending: deque[Any] | None = None
         self._writing: Coroutine[Any, Any, Any] | None = None
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -66,6 +68,8 @@ class StreamWriter:
                 logger.debug("%s: message dropped, the stream is closed", self._where())
             return
         if self._writing is not None or self._pending:
+            if self._pending is None:
+                self._pending = deque()
             self._pending.append(message)
             return
         self._start(message)
@@ -74,7 +78,7 @@ class StreamWriter:
         return not self._pending
 
     def qsize(self) -> int:
-        return len(self._pending)
+        return len(self._pending) if self._pending else 0
 
     # -- driving the write coroutines ---------------------------------------------------------
 
@@ -82,7 +86,7 @@ class StreamWriter:
         """Write ``message`` then the pending ones, until one has to wait or the end."""
         while True:
             if message is None:
-                self._pending.clear()
+                self._pending = None
                 if not self.done.done():
                     self.done.set_result(None)
                 return
@@ -90,9 +94,10 @@ class StreamWriter:
                 self._trace(message)
             if self._step(self._write(message)):
                 return  # waiting: resumed by _resume
-            if self.done.done() or not self._pending:
+            pending = self._pending
+            if self.done.done() or not pending:
                 return
-            message = self._pending.popleft()
+            message = pending.popleft()
 
     def _step(self, coro: Coroutine[Any, Any, Any]) -> bool:
         """Run ``coro`` to its next suspension; True if it is waiting (a write in flight)."""
@@ -122,12 +127,13 @@ class StreamWriter:
         self._writing = None
         if coro is None or self._step(coro):
             return
-        if not self.done.done() and self._pending:
-            self._start(self._pending.popleft())
+        pending = self._pending
+        if not self.done.done() and pending:
+            self._start(pending.popleft())
 
     def _fail(self, exc: BaseException) -> None:
         logger.debug("%s: stream closed while writing: %r", self._where(), exc)
-        self._pending.clear()
+        self._pending = None
         if not self.done.done():
             self.done.set_result(None)
             self._on_failure()
@@ -137,4 +143,4 @@ class StreamWriter:
         coro, self._writing = self._writing, None
         if coro is not None:
             coro.close()
-        self._pending.clear()
+        self._pending = None
