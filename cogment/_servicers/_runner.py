@@ -275,6 +275,7 @@ async def run_session(
     cast(Any, session)._outgoing = writer
     while not queued.empty():  # sent before the runner attached (none in practice)
         writer.put_nowait(queued.get_nowait())
+    del queued  # not kept alive for the whole session
     user_task.add_done_callback(lambda _: session._close_outgoing())
     try:
         await writer.done  # everything written up to the end (or the stream failed)
