@@ -16,7 +16,7 @@ from pathlib import Path
 from bench._measure import Measurement
 
 # Benchmark modules, in the order they run. Each exposes ``run(quick: bool) -> list[Measurement]``.
-SUITES = ["imports", "model_registry", "trials", "trial_datastore", "services"]
+SUITES = ["imports", "generator", "model_registry", "trials", "trial_datastore", "services"]
 
 
 def _table(results: list[Measurement]) -> str:
