@@ -38,6 +38,7 @@ from cogment._servicers._runner import (
     await_implementation,
     pump_actor_inputs,
     pump_environment_inputs,
+    start_implementation,
 )
 from cogment._session import Session
 from cogment._specs import Specs
@@ -393,7 +394,7 @@ async def run_direct_session(
     cast(Any, session)._outgoing = outgoing
     while not queued.empty():  # sent before the session was attached (none in practice)
         outgoing.put_nowait(queued.get_nowait())
-    user_task = asyncio.ensure_future(impl(session))
+    user_task = start_implementation(impl, session)
     driver = PumpDriver(session, pump, where)
     pipe.to_component.hand_over(driver.feed)
     user_task.add_done_callback(lambda _: session._close_outgoing())

@@ -242,8 +242,17 @@ async def pump_environment_inputs(
             logger.warning("%s: unexpected stream state [%s] ignored", session._where(), state)
 
 
-async def _call_user(impl: UserImpl, session: Session) -> None:
-    await impl(session)
+def start_implementation(impl: UserImpl, session: Session) -> asyncio.Future[None]:
+    """The user implementation running on ``session``, as a task (its coroutine directly: no
+    wrapper frame resumed at every wake-up). An implementation that raises before returning
+    its coroutine, or returns something that cannot be awaited, gives a failed future, as if
+    the task had raised it."""
+    try:
+        return asyncio.ensure_future(impl(session))
+    except Exception as exc:  # reported by await_implementation, as the task would be
+        failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        failed.set_exception(exc)
+        return failed
 
 
 async def run_session(
@@ -257,7 +266,7 @@ async def run_session(
     Returns when the user implementation has returned (after flushing what it sent), and gives
     back the exception it raised (already logged with its traceback), if any.
     """
-    user_task = asyncio.ensure_future(_call_user(impl, session))
+    user_task = start_implementation(impl, session)
     # The pump runs without a task: the user's task reads when it waits for an event.
     reader = StreamReader(pump, session._where, lambda: session._finish(final=False))
     session._events.set_source(reader)

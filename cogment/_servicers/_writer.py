@@ -30,6 +30,7 @@ class StreamWriter:
     """The outgoing side of one session stream (see the module docstring)."""
 
     __slots__ = (
+        "_closed",
         "_on_failure",
         "_pending",
         "_trace",
@@ -57,13 +58,14 @@ class StreamWriter:
         # and most streams never have one waiting).
         self._pending: deque[Any] | None = None
         self._writing: Coroutine[Any, Any, Any] | None = None
+        self._closed = False  # closed (None put) or failed: ``done`` is resolved
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     # -- the queue interface the sessions use -------------------------------------------------
 
     def put_nowait(self, message: Any) -> None:
         """Send ``message`` after those already sent; ``None``: no more messages."""
-        if self.done.done():
+        if self._closed:
             if message is not None:
                 logger.debug("%s: message dropped, the stream is closed", self._where())
             return
@@ -71,6 +73,9 @@ class StreamWriter:
             if self._pending is None:
                 self._pending = deque()
             self._pending.append(message)
+            return
+        if message is not None and self._trace is None:
+            self._step(self._write(message))  # the common case: nothing waits, write now
             return
         self._start(message)
 
@@ -86,16 +91,14 @@ class StreamWriter:
         """Write ``message`` then the pending ones, until one has to wait or the end."""
         while True:
             if message is None:
-                self._pending = None
-                if not self.done.done():
-                    self.done.set_result(None)
+                self._close()
                 return
             if self._trace is not None:
                 self._trace(message)
             if self._step(self._write(message)):
                 return  # waiting: resumed by _resume
             pending = self._pending
-            if self.done.done() or not pending:
+            if self._closed or not pending:
                 return
             message = pending.popleft()
 
@@ -128,15 +131,20 @@ class StreamWriter:
         if coro is None or self._step(coro):
             return
         pending = self._pending
-        if not self.done.done() and pending:
+        if pending and not self._closed:
             self._start(pending.popleft())
 
     def _fail(self, exc: BaseException) -> None:
         logger.debug("%s: stream closed while writing: %r", self._where(), exc)
+        if not self._closed:
+            self._close()
+            self._on_failure()
+
+    def _close(self) -> None:
+        self._closed = True
         self._pending = None
         if not self.done.done():
             self.done.set_result(None)
-            self._on_failure()
 
     def close(self) -> None:
         """Abandon a write still in flight (the session is over)."""
