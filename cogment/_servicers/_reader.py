@@ -10,18 +10,17 @@ and finds its event. When nobody is waiting, the read's done callback steps the 
 messages are still handled as they arrive (heartbeats answered, END seen) while the user's
 code is busy elsewhere.
 
-The waiting task awaits a :class:`_ReadWait`, a future-like object (asyncio's protocol:
-``_asyncio_future_blocking``, ``add_done_callback``, ``result``, ``cancel``) standing for the
-read's future without exposing it: cancelling the waiting task (a timeout around
-``all_events()``) cancels the wait, never the gRPC read, whose message is then handled by the
-done callback as if nobody had been waiting. Nothing is lost and nothing waits longer.
+The waiting task awaits a :class:`_ReadWait`, a future of its own standing for the read's
+future without exposing it: cancelling the waiting task (a timeout around ``all_events()``)
+cancels the wait, never the gRPC read, whose message is then handled by the done callback as
+if nobody had been waiting. Nothing is lost and nothing waits longer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import grpc.aio
@@ -29,11 +28,6 @@ import grpc.aio
 from cogment._log import logger
 
 __all__ = ["StreamReader"]
-
-_PENDING = 0
-_INPUT = 1  # the read completed: the waiter runs the pump
-_INTERRUPTED = 2  # something else was posted: the waiter looks again, the read goes on
-_CANCELLED = 3  # the waiting task was cancelled: the read goes on
 
 
 class StreamReader:
@@ -71,7 +65,9 @@ class StreamReader:
         future = self._future
         if future is None or self.waiting is not None or future.done():
             return None
-        wait = _ReadWait(self, future)
+        wait = _ReadWait(loop=future.get_loop())
+        wait._reader = self
+        wait._callback = None
         self.waiting = wait  # the read's done callback now wakes it (see _on_read_done)
         return wait
 
@@ -98,18 +94,18 @@ class StreamReader:
         wait = self.waiting
         if wait is not None:
             self.waiting = None
-            if wait._state == _PENDING:
+            if not wait.done():
                 callback, wait._callback = wait._callback, None
                 if callback is not None:
                     # Wake the waiting task now, from this callback (one loop callback per
                     # read); it runs the pump on (resume).
-                    wait._state = _INPUT
+                    wait.set_result(True)
                     if callback[1] is None:
                         callback[0](wait)
                     else:
                         callback[1].run(callback[0], wait)
                     return
-                wait._state = _INTERRUPTED  # made but not awaited yet: it returns at once
+                wait.set_result(False)  # made but not awaited yet: it returns at once
         self._step()
 
     def _step(self) -> None:
@@ -159,83 +155,50 @@ class StreamReader:
         self._on_end()
 
 
-class _ReadWait:
-    """What a task awaits while it waits on the pump's read (asyncio's future protocol)."""
+class _ReadWait(asyncio.Future[bool]):
+    """What a task awaits while it waits on the pump's read: a future resolved ``True`` (input:
+    run the pump on) or ``False`` (interrupted), or cancelled (the waiting task was).
 
-    __slots__ = ("_asyncio_future_blocking", "_callback", "_reader", "_state", "get_loop")
+    A real future (its ``__await__`` and ``result`` are asyncio's C code), except that the
+    callback a task registers is kept here, not scheduled by the future: the reader calls it at
+    once when the read completes (one loop callback per read instead of two), and a
+    cancellation leaves the read to the reader.
+    """
 
-    def __init__(self, reader: StreamReader, future: Any) -> None:
-        self._reader = reader
-        self._state = _PENDING
-        self._callback: tuple[Callable[[Any], Any], contextvars.Context | None] | None = None
-        self._asyncio_future_blocking = False
-        self.get_loop: Callable[[], asyncio.AbstractEventLoop] = future.get_loop  # a C call
+    __slots__ = ("_callback", "_reader")
 
-    def __await__(self) -> Generator[Any, None, bool]:
-        if self._state == _PENDING:
-            self._asyncio_future_blocking = True
-            yield self
-        state = self._state
-        if state == _CANCELLED:
-            raise asyncio.CancelledError
-        return state == _INPUT
-
-    # -- the protocol a task uses -------------------------------------------------------------
+    _reader: StreamReader
+    _callback: tuple[Callable[[Any], Any], contextvars.Context | None] | None
 
     def add_done_callback(
-        self, callback: Callable[[Any], Any], *, context: contextvars.Context | None = None
+        self, fn: Callable[[Any], Any], *, context: contextvars.Context | None = None
     ) -> None:
-        if self._state != _PENDING:
-            self.get_loop().call_soon(callback, self, context=context)
+        if self.done():
+            self.get_loop().call_soon(fn, self, context=context)
             return
-        self._callback = (callback, context)
+        self._callback = (fn, context)
 
-    def remove_done_callback(self, callback: Callable[[Any], Any]) -> int:
-        if self._callback is not None and self._callback[0] == callback:
+    def remove_done_callback(self, fn: Callable[[Any], Any]) -> int:
+        callback = self._callback
+        if callback is not None and callback[0] == fn:
             self._callback = None
             return 1
         return 0
 
-    def done(self) -> bool:
-        return self._state != _PENDING
-
-    def cancelled(self) -> bool:
-        return self._state == _CANCELLED
-
-    def result(self) -> bool:
-        """True: input arrived (run the pump); False: interrupted."""
-        state = self._state
-        if state == _INPUT:
-            return True
-        if state == _INTERRUPTED:
-            return False
-        if state == _CANCELLED:
-            raise asyncio.CancelledError
-        raise asyncio.InvalidStateError("the read has not completed")
-
-    def exception(self) -> BaseException | None:
-        if self._state == _CANCELLED:
-            raise asyncio.CancelledError
-        if self._state == _PENDING:
-            raise asyncio.InvalidStateError("the read has not completed")
-        return None
-
     def cancel(self, msg: Any = None) -> bool:
         """Stop waiting (the task is cancelled); the read goes on without this waiter."""
-        if self._state != _PENDING:
+        if self.done():
             return False
-        self._state = _CANCELLED
         self._release()
+        super().cancel(msg)
         self._schedule_callback()
         return True
 
-    # -- internals ------------------------------------------------------------------------------
-
     def _interrupt(self) -> None:
-        if self._state != _PENDING:
+        if self.done():
             return
-        self._state = _INTERRUPTED
         self._release()
+        self.set_result(False)
         self._schedule_callback()
 
     def _release(self) -> None:
