@@ -73,12 +73,13 @@ def test_prometheus_exporters_use_their_own_registry() -> None:
     first, second = CollectorRegistry(), CollectorRegistry()
     Counter("things", "things", registry=first).inc(3)
     Counter("things", "things", registry=second).inc(5)
-    exporters = [
-        _server.PrometheusExporter(first, _free_port(), host="127.0.0.1"),
-        _server.PrometheusExporter(second, _free_port(), host="127.0.0.1"),
-    ]
+    exporters: list[_server.PrometheusExporter] = []
     try:
-        for exporter in exporters:
+        # One after the other: a free port is found by binding then releasing it, so two
+        # looked up before either exporter binds may be the same port.
+        for registry in (first, second):
+            exporter = _server.PrometheusExporter(registry, _free_port(), host="127.0.0.1")
+            exporters.append(exporter)
             exporter.start()
         texts = [
             urllib.request.urlopen(f"http://127.0.0.1:{e.port}/metrics", timeout=5).read().decode()
