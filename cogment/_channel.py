@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 __all__ = ["Channel", "Source"]
 
@@ -28,8 +28,6 @@ class Source(Protocol):
 
     def wait_input(self) -> Awaitable[bool] | None: ...
 
-    def resume(self) -> None: ...
-
     def interrupt(self) -> None: ...
 
 
@@ -40,22 +38,23 @@ class Channel(Generic[T]):
     is looked up by the first ``get`` that has to wait.
     """
 
-    __slots__ = ("_items", "_source", "_waiter")
+    __slots__ = ("_source", "_waiter", "items")
 
     def __init__(self) -> None:
-        self._items: deque[T] = deque()
+        #: The items waiting, oldest first (read by consumers that wait with :meth:`waiter`).
+        self.items: deque[T] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self._source: Source | None = None
 
     def set_source(self, source: Source | None) -> None:
         """Where the items come from, when the consumer may wait on it directly (see
-        ``_servicers._reader``): ``get`` then waits on the source's input, not on a future of
-        its own, and runs the source when the input arrives."""
+        ``_servicers._reader``): a consumer then waits on the source's input, not on a future
+        of its own; the source has run (and posted what it had) when the wait ends."""
         self._source = source
 
     def put_nowait(self, item: T) -> None:
         """Append ``item`` and wake the waiting consumer, if any."""
-        self._items.append(item)
+        self.items.append(item)
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
@@ -66,36 +65,36 @@ class Channel(Generic[T]):
             if source is not None and source.waiting is not None:
                 source.interrupt()  # the consumer waits on the source
 
+    def waiter(self) -> Awaitable[Any]:
+        """What to await, while :attr:`items` is empty, until something may have arrived (the
+        consumer then looks again). Not a coroutine: a hot loop awaits it directly."""
+        source = self._source
+        if source is not None:
+            wait = source.wait_input()
+            if wait is not None:
+                return wait
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+        return waiter
+
     async def get(self) -> T:
         """The oldest item, waiting for one if the channel is empty."""
-        items = self._items
+        items = self.items
         while not items:
-            source = self._source
-            if source is not None:
-                wait = source.wait_input()
-                if wait is not None:
-                    if await wait:
-                        source.resume()
-                    continue
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiter = waiter
-            try:
-                await waiter
-            finally:
-                if self._waiter is waiter:
-                    self._waiter = None
+            await self.waiter()
         return items.popleft()
 
     def get_nowait(self) -> T:
         """The oldest item; raise ``asyncio.QueueEmpty`` when there is none."""
-        if not self._items:
+        if not self.items:
             raise asyncio.QueueEmpty
-        return self._items.popleft()
+        return self.items.popleft()
 
     def empty(self) -> bool:
         """True when no item is waiting."""
-        return not self._items
+        return not self.items
 
     def qsize(self) -> int:
         """Number of items waiting."""
-        return len(self._items)
+        return len(self.items)

@@ -5,8 +5,8 @@ turns each message into session events. Run as its own task, every message costs
 wake-ups: the pump's (the read completed) and then the user's (an event was posted).
 :class:`StreamReader` steps the pump coroutine by hand instead, and lets the task waiting for
 an event (the user's, in ``all_events()``) wait on the pump's read itself: when the read
-completes, that task is woken once, runs the pump up to its next read (posting the events)
-and finds its event. When nobody is waiting, the read's done callback steps the pump, so
+completes, the read's done callback runs the pump up to its next read (posting the events)
+and wakes that task at once, which finds its event: one loop callback per message. When nobody is waiting, the read's done callback steps the pump, so
 messages are still handled as they arrive (heartbeats answered, END seen) while the user's
 code is busy elsewhere.
 
@@ -58,10 +58,10 @@ class StreamReader:
     # -- for the waiting side (``Channel.get``) ----------------------------------------------
 
     def wait_input(self) -> _ReadWait | None:
-        """Something to await until the read in flight completes (``True``: run :meth:`resume`
-        then look for events again), or until :meth:`interrupt` (``False``). ``None`` when no
-        read is waiting to be adopted (the pump ended, or its read just completed and is about
-        to be handled by its callback)."""
+        """Something to await until the read in flight completes and the pump has handled it
+        (``True``: look for events again), or until :meth:`interrupt` (``False``). ``None``
+        when no read is waiting to be adopted (the pump ended, or its read just completed and
+        is about to be handled by its callback)."""
         future = self._future
         if future is None or self.waiting is not None or future.done():
             return None
@@ -92,21 +92,17 @@ class StreamReader:
         if future is not self._future:
             return
         wait = self.waiting
-        if wait is not None:
-            self.waiting = None
-            if not wait.done():
-                callback, wait._callback = wait._callback, None
-                if callback is not None:
-                    # Wake the waiting task now, from this callback (one loop callback per
-                    # read); it runs the pump on (resume).
-                    wait.set_result(True)
-                    if callback[1] is None:
-                        callback[0](wait)
-                    else:
-                        callback[1].run(callback[0], wait)
-                    return
-                wait.set_result(False)  # made but not awaited yet: it returns at once
-        self._step()
+        self.waiting = None
+        self._step()  # the pump handles the message (posting its events), up to its next read
+        if wait is not None and not wait.done():
+            callback, wait._callback = wait._callback, None
+            wait.set_result(True)
+            if callback is not None:
+                # Wake the waiting task now, from this callback: one loop callback per read.
+                if callback[1] is None:
+                    callback[0](wait)
+                else:
+                    callback[1].run(callback[0], wait)
 
     def _step(self) -> None:
         """Run the pump on from its completed read, up to its next read (or its end)."""
@@ -141,9 +137,6 @@ class StreamReader:
         awaited._asyncio_future_blocking = False
         self._future = awaited
         awaited.add_done_callback(self._on_read_done)
-
-    #: The adopted read completed (its waiter was woken): run the pump on.
-    resume = _step
 
     def _end(self) -> None:
         self._done = True
