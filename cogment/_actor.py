@@ -122,9 +122,6 @@ class ActorSession(Session, Generic[ObsT, ActT, ConfigT]):
         """
         return super().all_events()
 
-    def _on_observation_delivered(self, tick_id: int) -> None:
-        self._last_tick_delivered = tick_id
-
 
 SessionT = TypeVar("SessionT", bound=ActorSession[Any, Any, Any])
 """The session type an actor class hands to its implementations."""

@@ -327,6 +327,9 @@ class Session:
 
     _KIND: ClassVar[str] = "Session"
 
+    _last_tick_delivered: int = -1
+    """Tick of the last observation given to the user (``all_events``)."""
+
     _carry_objects: bool = False
     """Send observations/actions as objects (``cogment._carried``): set for sessions run
     in-process by an embedded Orchestrator."""
@@ -444,7 +447,8 @@ class Session:
             if event.type is EventType.FINAL:
                 self._last_event_delivered = True
             elif event.observation is not None:
-                self._on_observation_delivered(event.observation.tick_id)
+                # What an actor's next action answers (see _on_observation_delivered).
+                self._last_tick_delivered = event.observation.tick_id
             keep = yield event
             if keep is not None and not keep:
                 return
@@ -467,7 +471,8 @@ class Session:
         return f"Trial [{self._trial_id}] - {self._KIND} [{self.name}]"
 
     def _on_observation_delivered(self, tick_id: int) -> None:
-        """Hook for actors: remember the tick of the last observation given to the user."""
+        """Remember the tick of the last observation given to the user (actors answer it)."""
+        self._last_tick_delivered = tick_id
 
     def _can_send(self, what: str) -> bool:
         if not self._started:

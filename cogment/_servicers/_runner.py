@@ -16,7 +16,7 @@ from google.protobuf import text_format
 from google.protobuf.message import Message
 
 from cogment._actor import ActorSession
-from cogment._carried import decode
+from cogment._carried import CarriedActionSet, CarriedObservation
 from cogment._environment import EnvironmentSession
 from cogment._log import TRACE, logger, trace
 from cogment._servicers._reader import StreamReader
@@ -114,9 +114,10 @@ async def pump_actor_inputs(
             return
         state = msg.state
         if state == _NORMAL:
-            kind = msg.WhichOneof("data")
+            carried = type(msg) is CarriedObservation  # in-process: envelope and observation
+            kind = "observation" if carried else msg.WhichOneof("data")
             if kind == "observation":
-                wire = msg.observation
+                wire = msg if carried else msg.observation
                 session._tick_id = wire.tick_id
                 content = wire.content  # bytes, or an object carried in-process (_carried)
                 obs = RecvObservation(
@@ -134,7 +135,11 @@ async def pump_actor_inputs(
                 ):
                     # Final observation: acknowledge the end before delivering it.
                     session._send_last_ack()
-                session._post_event(RecvEvent(_ENDING if session._ending else _ACTIVE, obs))
+                event: RecvEvent[Any, Any] = RecvEvent(_ENDING if session._ending else _ACTIVE, obs)
+                if session._ended:
+                    session._post_event(event)  # logged and dropped
+                else:
+                    session._events.put_nowait(event)
             elif kind == "reward":
                 reward = RecvReward._from_wire(msg.reward)
                 session._post_event(RecvEvent(session._event_type(), rewards=[reward]))
@@ -183,9 +188,10 @@ async def pump_environment_inputs(
             return
         state = msg.state
         if state == _NORMAL:
-            kind = msg.WhichOneof("data")
+            carried = type(msg) is CarriedActionSet  # in-process: envelope and action set
+            kind = "action_set" if carried else msg.WhichOneof("data")
             if kind == "action_set":
-                wire = msg.action_set
+                wire = msg if carried else msg.action_set
                 tick_id = wire.tick_id
                 session._tick_id = tick_id
                 contents = wire.actions
@@ -213,12 +219,20 @@ async def pump_environment_inputs(
                                 timestamp,
                                 action_parsers[index](content)
                                 if type(content) is bytes
-                                else decode(action_parsers[index], content),
+                                else (
+                                    content  # a carried object (cogment._carried.decode)
+                                    if action_parsers[index] is not bytes
+                                    else content.SerializeToString()
+                                ),
                             )
                         )
-                session._post_event(
-                    RecvEvent(_ENDING if session._ending else _ACTIVE, None, actions)
+                event: RecvEvent[Any, Any] = RecvEvent(
+                    _ENDING if session._ending else _ACTIVE, None, actions
                 )
+                if session._ended:
+                    session._post_event(event)  # logged and dropped
+                else:
+                    session._events.put_nowait(event)
             elif kind == "message":
                 message = RecvMessage._from_wire(msg.message)
                 session._post_event(RecvEvent(session._event_type(), messages=[message]))
