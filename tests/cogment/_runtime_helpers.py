@@ -67,3 +67,44 @@ async def serving(context: cogment.Context, timeout: float = 5.0) -> AsyncIterat
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def run_one_actor_trial(
+    settings: Any,
+    environment: Any,
+    player: Any,
+    done: list[asyncio.Event],
+    *,
+    user_id: str,
+    max_steps: int = 0,
+    timeout: float = 30.0,
+) -> None:
+    """One trial over gRPC on an embedded Orchestrator: ``environment`` and one ``player`` actor
+    named ``p1``, served by one Context on 127.0.0.1; returns once every ``done`` event is set
+    (``max_steps`` 0: no limit)."""
+    from cogment_services.orchestrator import Orchestrator
+
+    async with Orchestrator(lifecycle_port=0, host="127.0.0.1") as orch:
+        ctx = cogment.Context(user_id=user_id, cog_settings=settings)
+        ctx.register_environment(environment, "env-impl")
+        ctx.register_actor(player, "player-impl", ["player"])
+        async with serving(ctx) as port:
+            url = f"grpc://127.0.0.1:{port}"
+            params = cogment.TrialParameters(
+                settings,
+                environment_endpoint=url,
+                environment_implementation="env-impl",
+                max_steps=max_steps,
+                actors=[
+                    cogment.ActorParameters(
+                        settings,
+                        class_name="player",
+                        name="p1",
+                        endpoint=url,
+                        implementation="player-impl",
+                    )
+                ],
+            )
+            controller = await ctx.get_controller(cogment.Endpoint(orch.endpoint))
+            assert await controller.start_trial(trial_params=params)
+            await asyncio.wait_for(asyncio.gather(*(event.wait() for event in done)), timeout)

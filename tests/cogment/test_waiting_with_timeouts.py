@@ -11,8 +11,12 @@ from typing import Any
 import pytest
 
 import cogment
-from cogment_services.orchestrator import Orchestrator
-from tests.cogment._runtime_helpers import Action, Observation, make_settings, serving
+from tests.cogment._runtime_helpers import (
+    Action,
+    Observation,
+    make_settings,
+    run_one_actor_trial,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -59,28 +63,8 @@ async def test_timeouts_around_all_events_lose_no_observation() -> None:
                     session.do_action(Action(content=b"a"))
         done["p1"].set()
 
-    async with Orchestrator(lifecycle_port=0, host="127.0.0.1") as orch:
-        ctx = cogment.Context(user_id="timeouts", cog_settings=SETTINGS)
-        ctx.register_environment(environment, "env-impl")
-        ctx.register_actor(player, "player-impl", ["player"])
-        async with serving(ctx) as port:
-            url = f"grpc://127.0.0.1:{port}"
-            params = cogment.TrialParameters(
-                SETTINGS,
-                environment_endpoint=url,
-                environment_implementation="env-impl",
-                actors=[
-                    cogment.ActorParameters(
-                        SETTINGS,
-                        class_name="player",
-                        name="p1",
-                        endpoint=url,
-                        implementation="player-impl",
-                    )
-                ],
-            )
-            controller = await ctx.get_controller(cogment.Endpoint(orch.endpoint))
-            assert await controller.start_trial(trial_params=params)
-            await asyncio.wait_for(asyncio.gather(*(e.wait() for e in done.values())), 30)
+    await run_one_actor_trial(
+        SETTINGS, environment, player, list(done.values()), user_id="timeouts"
+    )
     assert seen == list(range(TICKS + 1))
     assert timeouts >= TICKS  # the waits did time out, again and again
