@@ -30,6 +30,7 @@ import sys
 import time
 import traceback
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import cogment
@@ -38,12 +39,13 @@ ENV_IMPL = "counting-env"
 ACTOR_IMPL = "counter"
 
 
-class Game:
-    """What the components of the running trials report to the controller (same process)."""
+class Bookkeeping:
+    """What the components of the running trials report to the controller (same process).
 
-    def __init__(self, settings: Any, pb2: Any) -> None:
-        self.settings = settings
-        self.pb2 = pb2
+    Shared with the ``grpc-floor`` mode (``_floor.py``), as is :func:`run_workload`.
+    """
+
+    def __init__(self) -> None:
         self.finished: dict[str, int] = {}
         self.all_finished: dict[str, asyncio.Event] = {}
         self.held = 0
@@ -65,6 +67,15 @@ class Game:
         self.held += 1
         if self.held == self.expected_held:
             self.all_held.set()
+
+
+class Game(Bookkeeping):
+    """The counting game on the SDK's public API (either SDK)."""
+
+    def __init__(self, settings: Any, pb2: Any) -> None:
+        super().__init__()
+        self.settings = settings
+        self.pb2 = pb2
 
     async def environment(self, session: Any) -> None:
         tick_of = self.pb2.Tick
@@ -132,11 +143,11 @@ class Game:
         )
 
 
-async def _line() -> str:
+async def line() -> str:
     return await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
 
 
-def _say(text: str) -> None:
+def say(text: str) -> None:
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
@@ -159,16 +170,22 @@ async def _run_trials(
     return ids
 
 
-async def _wait_trials(game: Game, ids: list[str], timeout: float) -> None:
-    waits = [game.done_event(i).wait() for i in ids]
+async def wait_trials(
+    book: Bookkeeping, ids: list[str], timeout: float, fail_on_errors: bool = False
+) -> None:
+    """Wait for the trials ``ids`` to finish (``fail_on_errors``: and fail if a component
+    reported an error)."""
+    waits = [book.done_event(i).wait() for i in ids]
     try:
         await asyncio.wait_for(asyncio.gather(*waits), timeout)
     except asyncio.TimeoutError:
-        missing = [i for i in ids if not game.done_event(i).is_set()]
+        missing = [i for i in ids if not book.done_event(i).is_set()]
         raise RuntimeError(
             f"{len(missing)} of {len(ids)} trial(s) not finished after {timeout}s; "
-            f"component errors: {game.errors[:3]}"
+            f"component errors: {book.errors[:3]}"
         ) from None
+    if fail_on_errors and book.errors:
+        raise RuntimeError(f"{len(book.errors)} component error(s), e.g. {book.errors[:3]}")
 
 
 #: The orchestrator argument of the ``ours-inprocess`` mode.
@@ -204,37 +221,57 @@ async def main(settings_dir: str, orchestrator: str, workload: dict[str, Any]) -
         controller = embedded.get_controller()
     else:
         endpoint, controller = await _serve(context, orchestrator)
+
+    async def start(trials: int, ticks: int, hold: bool) -> list[str]:
+        return await _run_trials(game, controller, endpoint, trials, ticks, hold)
+
+    await run_workload(game, start, workload, context.served_port or 0)
+
+
+#: Starts ``trials`` trials of ``ticks`` ticks (``hold``: actors hold their first action); their ids.
+StartTrials = Callable[[int, int, bool], Awaitable[list[str]]]
+
+
+async def run_workload(
+    book: Bookkeeping,
+    start: StartTrials,
+    workload: dict[str, Any],
+    port: int,
+    fail_on_errors: bool = False,
+) -> None:
+    """The line protocol of the module docstring: warm-up, ``READY``, the measured trials, then
+    ``DONE``; exits the process once the benchmark has read it."""
     timeout = float(workload.get("timeout", 120))
     # Warm-up: channels opened, lazy imports done, before anything is measured.
-    await _wait_trials(game, await _run_trials(game, controller, endpoint, 1, 3, False), timeout)
-    _say(f"READY {context.served_port or 0}")
-    if (await _line()).strip() != "GO":
+    await wait_trials(book, await start(1, 3, False), timeout, fail_on_errors)
+    say(f"READY {port}")
+    if (await line()).strip() != "GO":
         return
     trials, ticks, hold = int(workload["trials"]), int(workload["ticks"]), bool(workload["hold"])
     result: dict[str, Any] = {"trials": trials, "ticks": ticks}
     try:
-        start = time.perf_counter()
+        begin = time.perf_counter()
         cpu_start = time.process_time()
         if hold:
-            game.expected_held = 2 * trials
-        ids = await _run_trials(game, controller, endpoint, trials, ticks, hold)
+            book.expected_held = 2 * trials
+        ids = await start(trials, ticks, hold)
         if hold:
-            await asyncio.wait_for(game.all_held.wait(), timeout)
-            result["idle_after_s"] = time.perf_counter() - start
-            _say("IDLE")
-            await _line()
-            game.release.set()
-        await _wait_trials(game, ids, timeout)
-        result["wall_s"] = time.perf_counter() - start
+            await asyncio.wait_for(book.all_held.wait(), timeout)
+            result["idle_after_s"] = time.perf_counter() - begin
+            say("IDLE")
+            await line()
+            book.release.set()
+        await wait_trials(book, ids, timeout, fail_on_errors)
+        result["wall_s"] = time.perf_counter() - begin
         result["cpu_s"] = time.process_time() - cpu_start
     except Exception as error:
         result = {"error": f"{error}"}
-    _say("DONE " + json.dumps(result))
-    await _line()  # the benchmark closes stdin once it has read what it needs
-    _exit_now(0)
+    say("DONE " + json.dumps(result))
+    await line()  # the benchmark closes stdin once it has read what it needs
+    exit_now(0)
 
 
-def _exit_now(code: int) -> None:
+def exit_now(code: int) -> None:
     # Measured and reported: skip the SDK's shutdown (stopping the published SDK's server when
     # asyncio.run cancels it takes about 10 s), it is not part of any workload.
     sys.stdout.flush()
@@ -247,5 +284,5 @@ if __name__ == "__main__":
         asyncio.run(main(sys.argv[1], sys.argv[2], json.loads(sys.argv[3])))
     except BaseException:
         traceback.print_exc()
-        _exit_now(1)
-    _exit_now(0)
+        exit_now(1)
+    exit_now(0)

@@ -38,7 +38,6 @@ from cogment.api import (
 import asyncio
 import importlib
 import json
-import os
 import sys
 import time
 import traceback
@@ -48,8 +47,14 @@ from typing import Any, TypeAlias
 import grpc
 import grpc.aio
 
-ENV_IMPL = "counting-env"
-ACTOR_IMPL = "counter"
+from bench.trials._components import (
+    ACTOR_IMPL,
+    ENV_IMPL,
+    Bookkeeping,
+    exit_now,
+    run_workload,
+)
+
 ACTORS = (("alice", 1), ("bob", 2))
 
 _EOF: object = grpc.aio.EOF  # type: ignore[attr-defined]  # (missing from grpc-stubs)
@@ -90,32 +95,12 @@ def _trial_id(context: EnvContext | ActorContext) -> str:
     raise ProtocolError("RunTrial opened without a trial-id header")
 
 
-class Game:
-    """The trials' bookkeeping shared by the handlers and the controller (one process)."""
+class Game(Bookkeeping):
+    """The counting game's messages, built and checked here; the trials' bookkeeping."""
 
     def __init__(self, pb2: Any) -> None:
+        super().__init__()
         self.pb2 = pb2
-        self.finished: dict[str, int] = {}
-        self.all_finished: dict[str, asyncio.Event] = {}
-        self.held = 0
-        self.expected_held = -1
-        self.all_held = asyncio.Event()
-        self.release = asyncio.Event()
-        self.errors: list[str] = []
-
-    def done_event(self, trial_id: str) -> asyncio.Event:
-        return self.all_finished.setdefault(trial_id, asyncio.Event())
-
-    def component_finished(self, trial_id: str) -> None:
-        count = self.finished.get(trial_id, 0) + 1
-        self.finished[trial_id] = count
-        if count == 3:  # the environment and both actors
-            self.done_event(trial_id).set()
-
-    def actor_holds(self) -> None:
-        self.held += 1
-        if self.held == self.expected_held:
-            self.all_held.set()
 
     def _observation_set(self, tick: int, actors_map: list[int]) -> Any:
         """``EnvRunTrialOutput`` with one ``Tick`` shared by every actor (as ``("*", obs)``)."""
@@ -323,7 +308,21 @@ async def _actor_init(context: ActorContext) -> common_pb2.ActorInitialInput | N
             raise ProtocolError(f"actor: {message} before init")
 
 
-class _Environments(environment_pb2_grpc.EnvironmentSPServicer):
+class _Served:
+    """``Version`` and ``Status`` of both services (not used by the workloads)."""
+
+    async def Version(
+        self, request: common_pb2.VersionRequest, context: Any
+    ) -> common_pb2.VersionInfo:
+        return common_pb2.VersionInfo()
+
+    async def Status(
+        self, request: common_pb2.StatusRequest, context: Any
+    ) -> common_pb2.StatusReply:
+        return common_pb2.StatusReply()
+
+
+class _Environments(_Served, environment_pb2_grpc.EnvironmentSPServicer):
     def __init__(self, game: Game) -> None:
         self._game = game
 
@@ -332,18 +331,8 @@ class _Environments(environment_pb2_grpc.EnvironmentSPServicer):
     ) -> None:
         await self._game.environment(context)
 
-    async def Version(
-        self, request: common_pb2.VersionRequest, context: Any
-    ) -> common_pb2.VersionInfo:
-        return common_pb2.VersionInfo()
 
-    async def Status(
-        self, request: common_pb2.StatusRequest, context: Any
-    ) -> common_pb2.StatusReply:
-        return common_pb2.StatusReply()
-
-
-class _Actors(agent_pb2_grpc.ServiceActorSPServicer):
+class _Actors(_Served, agent_pb2_grpc.ServiceActorSPServicer):
     def __init__(self, game: Game) -> None:
         self._game = game
 
@@ -351,16 +340,6 @@ class _Actors(agent_pb2_grpc.ServiceActorSPServicer):
         self, request_iterator: Any, context: ActorContext
     ) -> None:
         await self._game.counter(context)
-
-    async def Version(
-        self, request: common_pb2.VersionRequest, context: Any
-    ) -> common_pb2.VersionInfo:
-        return common_pb2.VersionInfo()
-
-    async def Status(
-        self, request: common_pb2.StatusRequest, context: Any
-    ) -> common_pb2.StatusReply:
-        return common_pb2.StatusReply()
 
 
 async def _run_trials(
@@ -393,29 +372,6 @@ async def _run_trials(
     return ids
 
 
-async def _wait_trials(game: Game, ids: list[str], timeout: float) -> None:
-    waits = [game.done_event(i).wait() for i in ids]
-    try:
-        await asyncio.wait_for(asyncio.gather(*waits), timeout)
-    except asyncio.TimeoutError:
-        missing = [i for i in ids if not game.done_event(i).is_set()]
-        raise RuntimeError(
-            f"{len(missing)} of {len(ids)} trial(s) not finished after {timeout}s; "
-            f"component errors: {game.errors[:3]}"
-        ) from None
-    if game.errors:
-        raise RuntimeError(f"{len(game.errors)} component error(s), e.g. {game.errors[:3]}")
-
-
-async def _line() -> str:
-    return await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-
-
-def _say(text: str) -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
-
-
 def _lifecycle_target(orchestrator: str) -> str:
     prefix = "grpc://"
     if not orchestrator.startswith(prefix):
@@ -434,41 +390,12 @@ async def main(settings_dir: str, orchestrator: str, workload: dict[str, Any]) -
     endpoint = f"grpc://127.0.0.1:{port}"
     channel = grpc.aio.insecure_channel(_lifecycle_target(orchestrator))
     lifecycle = orchestrator_pb2_grpc.TrialLifecycleSPStub(channel)
-    timeout = float(workload.get("timeout", 120))
-    # Warm-up: channels opened, lazy imports done, before anything is measured.
-    await _wait_trials(game, await _run_trials(game, lifecycle, endpoint, 1, 3, False), timeout)
-    _say(f"READY {port}")
-    if (await _line()).strip() != "GO":
-        return
-    trials, ticks, hold = int(workload["trials"]), int(workload["ticks"]), bool(workload["hold"])
-    result: dict[str, Any] = {"trials": trials, "ticks": ticks}
-    try:
-        start = time.perf_counter()
-        cpu_start = time.process_time()
-        if hold:
-            game.expected_held = 2 * trials
-        ids = await _run_trials(game, lifecycle, endpoint, trials, ticks, hold)
-        if hold:
-            await asyncio.wait_for(game.all_held.wait(), timeout)
-            result["idle_after_s"] = time.perf_counter() - start
-            _say("IDLE")
-            await _line()
-            game.release.set()
-        await _wait_trials(game, ids, timeout)
-        result["wall_s"] = time.perf_counter() - start
-        result["cpu_s"] = time.process_time() - cpu_start
-    except Exception as error:
-        result = {"error": f"{error}"}
-    _say("DONE " + json.dumps(result))
-    await _line()  # the benchmark closes stdin once it has read what it needs
-    _exit_now(0)
 
+    async def start(trials: int, ticks: int, hold: bool) -> list[str]:
+        return await _run_trials(game, lifecycle, endpoint, trials, ticks, hold)
 
-def _exit_now(code: int) -> None:
-    # Measured and reported: no graceful server shutdown, it is not part of any workload.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    # Stricter than the SDK modes: a component error fails the run.
+    await run_workload(game, start, workload, port, fail_on_errors=True)
 
 
 if __name__ == "__main__":
@@ -476,5 +403,5 @@ if __name__ == "__main__":
         asyncio.run(main(sys.argv[1], sys.argv[2], json.loads(sys.argv[3])))
     except BaseException:
         traceback.print_exc()
-        _exit_now(1)
-    _exit_now(0)
+        exit_now(1)
+    exit_now(0)
