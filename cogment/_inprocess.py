@@ -295,60 +295,80 @@ async def _init(stream: ComponentStream, out_type: type[Any], where: str) -> Any
     return None
 
 
-async def run_environment(context: Registered, trial_id: str, pipe: Pipe) -> None:
-    """Run the environment session of one in-process ``EnvironmentSP/RunTrial`` stream."""
-    from cogment._servicers._trial_servicers import EnvironmentServicer
+#: A session made from its init data: the session, its implementation, and its incoming pump
+#: reading the given stream.
+_Made = tuple[Session, Any, Callable[[ComponentStream], Coroutine[Any, Any, None]]]
 
-    where = f"Trial [{trial_id}] - environment"
+
+async def _run_component(
+    pipe: Pipe,
+    where: str,
+    missing: str | None,
+    init_type: type[Any],
+    make_session: Callable[[Any], _Made],
+    kind: str,
+) -> None:
+    """Run the session of one in-process component stream: init, session, implementation.
+    ``missing``: why no session can run (nothing registered), or None; ``kind``: names the
+    implementation in the failure the orchestrator sees."""
     stream = ComponentStream(pipe, where)
-    if not context._env_impls:
-        stream.fail("No environment registered")
+    if missing is not None:
+        stream.fail(missing)
         return
-    init = await _init(stream, environment_pb2.EnvRunTrialOutput, where)
+    init = await _init(stream, init_type, where)
     if init is None:
         stream.fail(f"{where}: the orchestrator closed the stream before init")
         return
     try:
-        session, impl, parsers = EnvironmentServicer(
-            context._env_impls, context._specs, None
-        )._make_session(trial_id, init)
+        session, impl, pump = make_session(init)
     except CogmentError as exc:
         logger.error("%s", exc)
         stream.fail(str(exc))
         return
-    driven = DrivenStream(pipe, where)
     error = await run_direct_session(
-        session, impl.impl, pipe, pump_environment_inputs(session, driven, parsers), where
+        session, impl.impl, pipe, pump(DrivenStream(pipe, where)), where
     )
-    _done(stream, error, f"Environment implementation [{impl.name}]")
+    _done(stream, error, f"{kind} implementation [{impl.name}]")
+
+
+async def run_environment(context: Registered, trial_id: str, pipe: Pipe) -> None:
+    """Run the environment session of one in-process ``EnvironmentSP/RunTrial`` stream."""
+    from cogment._servicers._trial_servicers import EnvironmentServicer
+
+    def make_session(init: Any) -> _Made:
+        session, impl, parsers = EnvironmentServicer(
+            context._env_impls, context._specs, None
+        )._make_session(trial_id, init)
+        return session, impl, lambda stream: pump_environment_inputs(session, stream, parsers)
+
+    await _run_component(
+        pipe,
+        f"Trial [{trial_id}] - environment",
+        None if context._env_impls else "No environment registered",
+        environment_pb2.EnvRunTrialOutput,
+        make_session,
+        "Environment",
+    )
 
 
 async def run_service_actor(context: Registered, trial_id: str, pipe: Pipe) -> None:
     """Run the actor session of one in-process ``ServiceActorSP/RunTrial`` stream."""
     from cogment._servicers._trial_servicers import make_actor_session
 
-    where = f"Trial [{trial_id}] - actor"
-    stream = ComponentStream(pipe, where)
-    if not context._actor_impls:
-        stream.fail("No actor registered")
-        return
-    init = await _init(stream, common_pb2.ActorRunTrialOutput, where)
-    if init is None:
-        stream.fail(f"{where}: the orchestrator closed the stream before init")
-        return
-    try:
+    def make_session(init: Any) -> _Made:
         session, impl, parser = make_actor_session(
             context._actor_impls, context._specs, trial_id, init, send_init_on_start=True
         )
-    except CogmentError as exc:
-        logger.error("%s", exc)
-        stream.fail(str(exc))
-        return
-    driven = DrivenStream(pipe, where)
-    error = await run_direct_session(
-        session, impl.impl, pipe, pump_actor_inputs(session, driven, parser), where
+        return session, impl, lambda stream: pump_actor_inputs(session, stream, parser)
+
+    await _run_component(
+        pipe,
+        f"Trial [{trial_id}] - actor",
+        None if context._actor_impls else "No actor registered",
+        common_pb2.ActorRunTrialOutput,
+        make_session,
+        "Actor",
     )
-    _done(stream, error, f"Actor implementation [{impl.name}]")
 
 
 class _DirectOutgoing:
