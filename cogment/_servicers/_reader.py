@@ -87,8 +87,8 @@ class StreamReader:
     # -- driving the pump ---------------------------------------------------------------------
 
     def _on_read_done(self, future: Any) -> None:
-        """Done callback of the read in flight: wake the task waiting on it (which runs the
-        pump on), or, when nobody waits, run the pump on here."""
+        """Done callback of the read in flight: run the pump on (it posts the message's
+        events), then wake the task waiting on that read, if any."""
         if future is not self._future:
             return
         wait = self.waiting
@@ -149,8 +149,9 @@ class StreamReader:
 
 
 class _ReadWait(asyncio.Future[bool]):
-    """What a task awaits while it waits on the pump's read: a future resolved ``True`` (input:
-    run the pump on) or ``False`` (interrupted), or cancelled (the waiting task was).
+    """What a task awaits while it waits on the pump's read: a future resolved ``True`` (the
+    read was handled: look for events) or ``False`` (interrupted), or cancelled (the waiting
+    task was).
 
     A real future (its ``__await__`` and ``result`` are asyncio's C code), except that the
     callback a task registers is kept here, not scheduled by the future: the reader calls it at
