@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench._measure import Measurement
+from bench._measure import Measurement, cpu_count
 
 # Benchmark modules, in the order they run. Each exposes ``run(quick: bool) -> list[Measurement]``.
 SUITES = ["imports", "generator", "model_registry", "trials", "trial_datastore", "services"]
@@ -50,7 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     out = out_dir / f"{stamp}.json"
     payload = {
-        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": cpu_count(),
+        },
         "results": [m.as_dict() for m in results],
     }
     out.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import subprocess
 import time
@@ -47,6 +48,13 @@ class Measurement:
                 data[key] = None
         data["ratio"] = self.ratio
         return data
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (its affinity mask, not the machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def median_seconds(fn: Callable[[], object], repeat: int) -> float:

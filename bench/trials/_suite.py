@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench._measure import Measurement
+from bench._measure import Measurement, cpu_count
 from bench.trials._runner import (
     ChildError,
     Run,
@@ -119,6 +119,7 @@ _FIGURES: dict[str, list[_Figure]] = {
         _Figure("throughput", "trials/s", True, lambda w, r: w.trials / r.wall_s),
         _Figure("wall", "s", False, lambda w, r: r.wall_s),
         _ORCH_CPU,
+        _LOOP_CPU,
         _COMP_CPU,
         _TOTAL_CPU,
         _ORCH_PEAK,
@@ -142,6 +143,44 @@ _FIGURES: dict[str, list[_Figure]] = {
     ],
 }
 _FIGURES["b"] = _FIGURES["a"]
+
+
+#: A workload is CPU-bound when its reference runs keep this share of the machine's CPUs busy.
+CPU_BOUND_SHARE = 0.85
+CEILING = "ours-grpc ceiling"
+
+
+def _ceiling(w: Workload, ok: dict[str, list[Run]], cpus: int) -> Measurement | None:
+    """The best throughput ratio any components over gRPC could reach on our Orchestrator.
+
+    Valid when the workload is CPU-bound (its reference runs keep ``CPU_BOUND_SHARE`` of the
+    CPUs busy): throughput is then the CPUs divided by the CPU time per tick, so a mode's ratio
+    to the reference is the ratio of their CPU per tick, orchestrator and components together.
+    Components can't cost less than the grpc-floor mode's (the least Python grpc.aio needs);
+    the Orchestrator can't cost less than its gRPC core threads (its Python at zero cost, which
+    no Python orchestrator reaches). With ``G`` that gRPC core CPU, ``R`` the reference
+    components' and ``F`` the floor components' (per tick, medians of this run), no
+    components reach more than ``(G + R) / (G + F)``. ``None`` when a needed mode did not run.
+    """
+    reference, floor = ok.get(REFERENCE, []), ok.get(GRPC_FLOOR, [])
+    grpc_core = [
+        r.orchestrator_cpu_s - r.orchestrator_loop_cpu_s
+        for r in floor
+        if r.orchestrator_cpu_s is not None and r.orchestrator_loop_cpu_s is not None
+    ]
+    if not reference or not grpc_core:
+        return None
+    busy = statistics.median(
+        (r.components_cpu_s + (r.orchestrator_cpu_s or 0.0)) / r.wall_s / cpus for r in reference
+    )
+    title = f"{w.title}: throughput ceiling"
+    if busy < CPU_BOUND_SHARE:
+        reason = f"not CPU-bound: the reference keeps {busy:.0%} of {cpus} CPU(s) busy"
+        return _not_available(title, CEILING, reason)
+    g = statistics.median(grpc_core)
+    r = statistics.median(run.components_cpu_s for run in reference)
+    f = statistics.median(run.components_cpu_s for run in floor)
+    return Measurement(workload=title, mode=CEILING, value=(g + r) / (g + f), unit="x ref")
 
 
 def _not_available(workload: str, mode: str, reason: str) -> Measurement:
@@ -188,6 +227,9 @@ def _measurements(w: Workload, runs: dict[str, list[Run]]) -> list[Measurement]:
                     higher_is_better=figure.higher_is_better,
                 )
             )
+    ceiling = _ceiling(w, ok, cpu_count())
+    if ceiling is not None:
+        out.append(ceiling)
     return out
 
 

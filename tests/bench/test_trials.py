@@ -13,7 +13,7 @@ from bench.__main__ import _table
 from bench.trials import MODES, QUICK, Sizes, run_suite
 from bench.trials._procfs import cpu_seconds, peak_rss_kib, rss_kib
 from bench.trials._runner import Run, generate_settings, reference_python, run_one
-from bench.trials._suite import GRPC_FLOOR, _measurements
+from bench.trials._suite import CEILING, GRPC_FLOOR, _ceiling, _measurements
 
 TINY = Sizes(
     single_ticks=20,
@@ -55,6 +55,33 @@ def test_failed_repeat_is_left_out_of_the_median() -> None:
     throughput = [m for m in rows if m.mode == "reference" and m.workload.endswith("throughput")]
     assert [m.value for m in throughput] == [pytest.approx(30.0)]  # median of 40 and 20 ticks/s
     assert {m.unit for m in rows if m.mode in ("ours-grpc", "raw")} == {"n/a (not run)"}
+
+
+def _cpu_bound_runs() -> dict[str, list[Run]]:
+    """Two CPUs kept busy 90% of 1 s by the reference: components 1.0 s, orchestrator 0.8 s;
+    the floor: components 0.5 s, orchestrator 0.75 s of which 0.45 s its event loop's thread
+    (so 0.3 s of gRPC core threads)."""
+    reference = Run("reference", wall_s=1.0, orchestrator_cpu_s=0.8, components_cpu_s=1.0)
+    reference.orchestrator_loop_cpu_s = 0.5
+    floor = Run(GRPC_FLOOR, wall_s=0.7, orchestrator_cpu_s=0.75, components_cpu_s=0.5)
+    floor.orchestrator_loop_cpu_s = 0.45
+    return {"reference": [reference], GRPC_FLOOR: [floor]}
+
+
+def test_ceiling_of_a_cpu_bound_workload() -> None:
+    workload = TINY.workloads()["b"]
+    ceiling = _ceiling(workload, _cpu_bound_runs(), cpus=2)
+    assert ceiling is not None and ceiling.mode == CEILING
+    assert ceiling.value == pytest.approx((0.3 + 1.0) / (0.3 + 0.5))
+    assert ceiling.workload.endswith("throughput ceiling") and ceiling.unit == "x ref"
+
+
+def test_no_ceiling_when_not_cpu_bound_or_a_mode_is_missing() -> None:
+    workload = TINY.workloads()["a"]
+    four_cpus = _ceiling(workload, _cpu_bound_runs(), cpus=4)  # 1.8 s of CPU in 1 s: 45% of 4
+    assert four_cpus is not None and math.isnan(four_cpus.value)
+    assert "not CPU-bound" in four_cpus.unit and "45% of 4" in four_cpus.unit
+    assert _ceiling(workload, {"reference": _cpu_bound_runs()["reference"]}, cpus=2) is None
 
 
 @pytest.mark.interop
