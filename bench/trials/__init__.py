@@ -16,7 +16,8 @@ same run and reported as ratios to ``reference``:
   Orchestrator's figures are part of the components' ones).
 
 ``python -m bench trials`` (``--quick`` for smaller sizes) or ``python -m bench.trials [--quick]
-[a b c d]``. ``python -m bench.trials.profile`` profiles our Orchestrator under workload (a)
+[a b c d]``. ``python -m bench.trials.profiler`` profiles our Orchestrator (or, ``--components``, the
+components of ``--sdk reference|ours|floor``, by layer) under workload (a)
 (cProfile, or ``--py-spy [--native]``); ``--memory N`` shows where its Python heap grows for N
 idle trials. ``python -m bench.trials.inprocess_overhead [N]`` times 1-tick in-process trials;
 ``python -m bench.trials.profile_inprocess`` profiles an in-process trial (cProfile).

@@ -187,15 +187,21 @@ def _orchestrator_cpu(orchestrator: Child) -> tuple[float, float]:
     return float(process), float(loop_thread)
 
 
-def _components_argv(mode: str, python: str, settings: Path, port: int, w: Workload) -> list[str]:
+def _components_argv(
+    mode: str, python: str, settings: Path, port: int, w: Workload, profile_to: Path | None
+) -> list[str]:
+    spec = json.loads(w.as_json())
+    if profile_to is not None:  # read by _components.run_workload
+        spec["profile"] = str(profile_to)
+    workload = json.dumps(spec)
     if mode == "raw":
-        return [python, "-m", "bench.trials._raw", str(settings), w.as_json()]
+        return [python, "-m", "bench.trials._raw", str(settings), workload]
     if mode == "ours-inprocess":
-        return [python, str(COMPONENTS_SCRIPT), str(settings), "inprocess", w.as_json()]
+        return [python, str(COMPONENTS_SCRIPT), str(settings), "inprocess", workload]
     endpoint = f"grpc://127.0.0.1:{port}"
     if mode == "grpc-floor":
-        return [python, "-m", "bench.trials._floor", str(settings), endpoint, w.as_json()]
-    return [python, str(COMPONENTS_SCRIPT), str(settings), endpoint, w.as_json()]
+        return [python, "-m", "bench.trials._floor", str(settings), endpoint, workload]
+    return [python, str(COMPONENTS_SCRIPT), str(settings), endpoint, workload]
 
 
 def run_one(
@@ -205,13 +211,16 @@ def run_one(
     settings: Path,
     profile_to: Path | None = None,
     sampler: Sampler | None = None,
+    components_profile_to: Path | None = None,
 ) -> Run:
     """Run ``workload`` in ``mode`` (one of ``_suite.MODES``) with fresh processes.
 
     ``python`` runs the components (the reference SDK's interpreter or ours); the Orchestrator
     (not in ``raw``) always runs with ours. Never raises for a failed run: ``Run.error`` says why.
     ``profile_to``: record the Orchestrator's event loop with cProfile during the measured part,
-    into this file; ``sampler``: started/stopped around the measured part with its pid.
+    into this file; ``sampler``: started/stopped around the measured part with its pid;
+    ``components_profile_to``: the same for the components' process (not ``raw``: it has no
+    event loop).
     """
     result = Run(mode)
     children: list[Child] = []
@@ -232,7 +241,10 @@ def run_one(
             # ``cogment/`` folder (raw and ours need the checkout: they import ``bench``).
             cwd = ROOT if mode in ("raw", "grpc-floor") else logs  # ours-inprocess: installed
             components = Child(
-                "components", _components_argv(mode, python, settings, port, workload), cwd, logs
+                "components",
+                _components_argv(mode, python, settings, port, workload, components_profile_to),
+                cwd,
+                logs,
             )
             children.append(components)
             components.expect("READY", 120)

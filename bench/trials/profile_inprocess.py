@@ -19,7 +19,7 @@ from typing import Any
 
 import cogment
 from bench.trials.inprocess_overhead import _settings
-from bench.trials.profile import _report
+from bench.trials.profiler import _report
 
 
 async def _trial(controller: Any, game: Any, params: Any, trial_id: str) -> float:

@@ -1,9 +1,14 @@
-"""Profile our Orchestrator under a trial workload (default: (a), one trial of 2,000 ticks).
+"""Profile our Orchestrator, or the components, under a trial workload (default: (a), one
+trial of 2,000 ticks).
 
-``python -m bench.trials.profile [--ticks N] [--trials N] [--sdk reference|ours] [--top N]
-[--out FILE] [--py-spy [--native]] [--memory TRIALS]`` runs the workload with the chosen SDK's components against an Orchestrator
-process recorded by cProfile, then prints where the Orchestrator's time went: the functions
-with the most own time, and the most cumulative time, as shares of the profiled total.
+``python -m bench.trials.profiler [--ticks N] [--trials N] [--sdk reference|ours|floor]
+[--top N] [--out FILE] [--py-spy [--native]] [--memory TRIALS] [--components]`` runs the
+workload with the chosen components (the published SDK's, ours, or the grpc-floor's) against an
+Orchestrator process recorded by cProfile, then prints where the Orchestrator's time went: the
+functions with the most own time, and the most cumulative time, as shares of the profiled total.
+``--components`` records the components' process instead, and first sums its calls and own time
+per tick by layer (the SDK runtime, gRPC's Python, asyncio, the game, C functions), so that the
+SDKs and the floor can be compared call for call.
 cProfile (default) records the event loop's thread only, on a CPU-time clock; ``--py-spy``
 samples every thread instead (``pip install py-spy``; it must be allowed to ptrace), without
 instrumentation overhead. The raw file is kept with ``--out``. ``--memory N`` holds N idle
@@ -233,7 +238,51 @@ def _components(sdk: str, work: Path) -> tuple[str, str, Path]:
     settings = generate_settings(work, reference)
     if sdk == "reference":
         return "reference", reference, settings["reference"]
+    if sdk == "floor":
+        return "grpc-floor", sys.executable, settings["ours"]
     return "ours-grpc", sys.executable, settings["ours"]
+
+
+def _layer(filename: str) -> str:
+    """Which layer a profiled function belongs to, from its file."""
+    path = filename.replace("\\", "/")
+    if filename == "~":
+        return "C functions (protobuf, asyncio's C parts, built-ins)"
+    if "/bench/" in path:
+        return "the game and the benchmark (bench/)"
+    if "/grpc/" in path:
+        return "gRPC's Python layer (grpc/)"
+    if "/asyncio/" in path or path.endswith("/selectors.py"):
+        return "asyncio's Python layer"
+    if "/cogment/" in path:
+        return "the SDK runtime (cogment/)"
+    return "other Python"
+
+
+def _layers(stats_file: Path, total_ticks: int) -> str:
+    """Calls and own time per tick, summed by :func:`_layer`."""
+    table: dict[tuple[str, int, str], tuple[int, int, float, float, object]] = getattr(
+        pstats.Stats(str(stats_file)), "stats", {}
+    )
+    calls: dict[str, int] = {}
+    own: dict[str, float] = {}
+    for (filename, _, _), (_, count, own_s, _, _) in table.items():
+        layer = _layer(filename)
+        calls[layer] = calls.get(layer, 0) + count
+        own[layer] = own.get(layer, 0.0) + own_s
+    lines = [
+        "by layer, per tick (a coroutine resumed counts as a call; own time under cProfile):",
+        f"{'calls':>9} {'own us':>9}  layer",
+    ]
+    for layer in sorted(calls, key=lambda name: -calls[name]):
+        lines.append(
+            f"{calls[layer] / total_ticks:9.1f} {own[layer] * 1e6 / total_ticks:9.1f}  {layer}"
+        )
+    lines.append(
+        f"{sum(calls.values()) / total_ticks:9.1f} {sum(own.values()) * 1e6 / total_ticks:9.1f}"
+        "  total"
+    )
+    return "\n".join(lines)
 
 
 def _memory_main(trials: int, sdk: str, top: int) -> int:
@@ -249,11 +298,31 @@ def _memory_main(trials: int, sdk: str, top: int) -> int:
     return 0
 
 
+def _components_main(trials: int, ticks: int, sdk: str, top: int, out: Path | None) -> int:
+    workload = Workload("a", "profile", trials, ticks)
+    with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:
+        work = Path(tmp)
+        stats_file = out or work / "components.pstats"
+        mode, python, folder = _components(sdk, work)
+        run = run_one(workload, mode, python, folder, components_profile_to=stats_file)
+        if run.error is not None:
+            print(f"the workload failed: {run.error}", file=sys.stderr)
+            return 1
+        print(
+            f"{mode}: {workload.total_ticks} ticks in {run.wall_s:.2f} s with the profiler on; "
+            f"components CPU {run.components_cpu_s * 1000 / workload.total_ticks:.3f} ms/tick"
+        )
+        print(_layers(stats_file, workload.total_ticks))
+        print()
+        print(_report(stats_file, top, workload.total_ticks))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.trials.profile", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.trials.profiler", description=__doc__)
     parser.add_argument("--ticks", type=int, default=2000)
     parser.add_argument("--trials", type=int, default=1)
-    parser.add_argument("--sdk", choices=("reference", "ours"), default="reference")
+    parser.add_argument("--sdk", choices=("reference", "ours", "floor"), default="reference")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--out", type=Path, help="keep the pstats (or py-spy raw) file here")
     parser.add_argument(
@@ -269,9 +338,16 @@ def main(argv: list[str] | None = None) -> int:
         metavar="TRIALS",
         help="instead: hold TRIALS idle trials and show where the Python heap grew (tracemalloc)",
     )
+    parser.add_argument(
+        "--components",
+        action="store_true",
+        help="profile the components' process (cProfile) instead of the Orchestrator",
+    )
     args = parser.parse_args(argv)
     if args.memory:
         return _memory_main(args.memory, args.sdk, args.top)
+    if args.components:
+        return _components_main(args.trials, args.ticks, args.sdk, args.top, args.out)
     workload = Workload("a", "profile", args.trials, args.ticks)
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:
         work = Path(tmp)
