@@ -256,6 +256,8 @@ def _layer(filename: str) -> str:
         return "asyncio's Python layer"
     if "/cogment/" in path:
         return "the SDK runtime (cogment/)"
+    if "/cogment_services/" in path:
+        return "our services (cogment_services/)"
     return "other Python"
 
 
@@ -370,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
             f"thread {run.orchestrator_loop_cpu_s or 0:.2f} s (the rest: gRPC core threads)"
         )
         if stats_file is not None:
+            print(_layers(stats_file, workload.total_ticks))
+            print()
             print(_report(stats_file, args.top, workload.total_ticks))
         else:
             print(_spy_report(out, args.top))

@@ -57,6 +57,7 @@ def test_layers_sum_calls_and_own_time_per_tick(tmp_path: Path) -> None:
     assert _layer("/x/lib/python3.11/selectors.py") == "asyncio's Python layer"
     assert _layer("/x/site-packages/grpc/aio/_call.py") == "gRPC's Python layer (grpc/)"
     assert _layer("/work/main/bench/trials/_floor.py") == "the game and the benchmark (bench/)"
+    assert _layer("/x/cogment_services/orchestrator/_trial.py").startswith("our services")
 
     def tick() -> int:
         return len("x")  # per tick: one Python call (tick) and one C call (len)
