@@ -160,8 +160,11 @@ def _ceiling(w: Workload, ok: dict[str, list[Run]], cpus: int) -> Measurement | 
     the Orchestrator can't cost less than its gRPC core threads (its Python at zero cost, which
     no Python orchestrator reaches). With ``G`` that gRPC core CPU, ``R`` the reference
     components' and ``F`` the floor components' (per tick, medians of this run), no
-    components reach more than ``(G + R) / (G + F)``. ``None`` when a needed mode did not run.
+    components reach more than ``(G + R) / (G + F)``. ``None`` when a needed mode did not run,
+    or for a workload that holds its trials idle (no throughput to bound).
     """
+    if w.hold:
+        return None
     reference, floor = ok.get(REFERENCE, []), ok.get(GRPC_FLOOR, [])
     grpc_core = [
         r.orchestrator_cpu_s - r.orchestrator_loop_cpu_s

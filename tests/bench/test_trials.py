@@ -82,6 +82,8 @@ def test_no_ceiling_when_not_cpu_bound_or_a_mode_is_missing() -> None:
     assert four_cpus is not None and math.isnan(four_cpus.value)
     assert "not CPU-bound" in four_cpus.unit and "45% of 4" in four_cpus.unit
     assert _ceiling(workload, {"reference": _cpu_bound_runs()["reference"]}, cpus=2) is None
+    idle = TINY.workloads()["d"]  # trials held idle: no throughput to bound
+    assert idle.hold and _ceiling(idle, _cpu_bound_runs(), cpus=2) is None
 
 
 @pytest.mark.interop
