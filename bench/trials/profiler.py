@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.trials._runner import Child, Workload, generate_settings, reference_python, run_one
+from bench.trials._runner import Child, Run, Workload, generate_settings, reference_python, run_one
 
 
 def _report(stats_file: Path, top: int, total_ticks: int) -> str:
@@ -287,14 +287,21 @@ def _layers(stats_file: Path, total_ticks: int) -> str:
     return "\n".join(lines)
 
 
+def _failed(run: Run) -> bool:
+    """True when ``run`` failed, after saying why."""
+    if run.error is None:
+        return False
+    print(f"the workload failed: {run.error}", file=sys.stderr)
+    return True
+
+
 def _memory_main(trials: int, sdk: str, top: int) -> int:
     workload = Workload("d", "memory", trials, 2, hold=True)
     memory = PythonMemory(top)
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:
         mode, python, folder = _components(sdk, Path(tmp))
         run = run_one(workload, mode, python, folder, sampler=memory)
-    if run.error is not None:
-        print(f"the workload failed: {run.error}", file=sys.stderr)
+    if _failed(run):
         return 1
     print(memory.text(trials))
     return 0
@@ -307,17 +314,21 @@ def _components_main(trials: int, ticks: int, sdk: str, top: int, out: Path | No
         stats_file = out or work / "components.pstats"
         mode, python, folder = _components(sdk, work)
         run = run_one(workload, mode, python, folder, components_profile_to=stats_file)
-        if run.error is not None:
-            print(f"the workload failed: {run.error}", file=sys.stderr)
+        if _failed(run):
             return 1
         print(
             f"{mode}: {workload.total_ticks} ticks in {run.wall_s:.2f} s with the profiler on; "
             f"components CPU {run.components_cpu_s * 1000 / workload.total_ticks:.3f} ms/tick"
         )
-        print(_layers(stats_file, workload.total_ticks))
-        print()
-        print(_report(stats_file, top, workload.total_ticks))
+        _print_profile(stats_file, top, workload.total_ticks)
     return 0
+
+
+def _print_profile(stats_file: Path, top: int, total_ticks: int) -> None:
+    """A cProfile recording: per tick by layer, then the top functions."""
+    print(_layers(stats_file, total_ticks))
+    print()
+    print(_report(stats_file, top, total_ticks))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -362,8 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if spy is not None:
                 spy.stop()
-        if run.error is not None:
-            print(f"the workload failed: {run.error}", file=sys.stderr)
+        if _failed(run):
             return 1
         print(
             f"{workload.total_ticks} ticks in {run.wall_s:.2f} s "
@@ -372,9 +382,7 @@ def main(argv: list[str] | None = None) -> int:
             f"thread {run.orchestrator_loop_cpu_s or 0:.2f} s (the rest: gRPC core threads)"
         )
         if stats_file is not None:
-            print(_layers(stats_file, workload.total_ticks))
-            print()
-            print(_report(stats_file, args.top, workload.total_ticks))
+            _print_profile(stats_file, args.top, workload.total_ticks)
         else:
             print(_spy_report(out, args.top))
     return 0
