@@ -93,6 +93,12 @@ def test_suite_measures_every_mode_with_positive_numbers() -> None:
     table = _table(results)
     for mode in MODES:
         assert mode in table, f"mode {mode} missing from\n{table}"
+    # The ceiling is derived, and only for CPU-bound workloads: (a) has a row, n/a or a ratio;
+    # (d), whose trials are held idle, has none.
+    ceilings = [m for m in results if m.mode == CEILING]
+    assert [m.workload for m in ceilings] == ["(a) 1x20 ticks: throughput ceiling"], table
+    assert ceilings[0].value > 0 or "not CPU-bound" in ceilings[0].unit, table
+    results = [m for m in results if m.mode != CEILING]
     measured = [m for m in results if not m.unit.startswith("n/a")]
     not_available = {m.mode for m in results if m.unit.startswith("n/a")}
     assert not not_available, table
