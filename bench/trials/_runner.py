@@ -157,13 +157,14 @@ class Child:
         self._log.close()
 
 
-def generate_settings(work: Path, reference_python: str) -> dict[str, Path]:
-    """Generate ``cog_settings`` twice: the published generator's and ours (legacy layout)."""
-    dirs = {"reference": work / "settings-reference", "ours": work / "settings-ours"}
-    generators = {
-        "reference": [reference_python, "-m", "cogment.generate"],
-        "ours": [sys.executable, "-m", "cogment", "generate", "--quiet"],
-    }
+def generate_settings(work: Path, reference_python: str | None) -> dict[str, Path]:
+    """Generate ``cog_settings`` twice: the published generator's and ours (legacy layout);
+    ours only without ``reference_python``."""
+    dirs = {"ours": work / "settings-ours"}
+    generators = {"ours": [sys.executable, "-m", "cogment", "generate", "--quiet"]}
+    if reference_python is not None:
+        dirs["reference"] = work / "settings-reference"
+        generators["reference"] = [reference_python, "-m", "cogment.generate"]
     for key, folder in dirs.items():
         folder.mkdir()
         for name in ("cogment.yaml", "counting.proto"):

@@ -261,29 +261,31 @@ def _layer(filename: str) -> str:
     return "other Python"
 
 
-def _layers(stats_file: Path, total_ticks: int) -> str:
-    """Calls and own time per tick, summed by :func:`_layer`."""
+def layer_totals(stats_file: Path) -> dict[str, tuple[int, float]]:
+    """Calls and own seconds of a cProfile recording, summed by :func:`_layer`."""
     table: dict[tuple[str, int, str], tuple[int, int, float, float, object]] = getattr(
         pstats.Stats(str(stats_file)), "stats", {}
     )
-    calls: dict[str, int] = {}
-    own: dict[str, float] = {}
+    totals: dict[str, tuple[int, float]] = {}
     for (filename, _, _), (_, count, own_s, _, _) in table.items():
         layer = _layer(filename)
-        calls[layer] = calls.get(layer, 0) + count
-        own[layer] = own.get(layer, 0.0) + own_s
+        calls, own = totals.get(layer, (0, 0.0))
+        totals[layer] = (calls + count, own + own_s)
+    return totals
+
+
+def _layers(stats_file: Path, total_ticks: int) -> str:
+    """Calls and own time per tick, summed by :func:`_layer`."""
+    totals = layer_totals(stats_file)
     lines = [
         "by layer, per tick (a coroutine resumed counts as a call; own time under cProfile):",
         f"{'calls':>9} {'own us':>9}  layer",
     ]
-    for layer in sorted(calls, key=lambda name: -calls[name]):
-        lines.append(
-            f"{calls[layer] / total_ticks:9.1f} {own[layer] * 1e6 / total_ticks:9.1f}  {layer}"
-        )
-    lines.append(
-        f"{sum(calls.values()) / total_ticks:9.1f} {sum(own.values()) * 1e6 / total_ticks:9.1f}"
-        "  total"
-    )
+    for layer, (calls, own) in sorted(totals.items(), key=lambda item: -item[1][0]):
+        lines.append(f"{calls / total_ticks:9.1f} {own * 1e6 / total_ticks:9.1f}  {layer}")
+    all_calls = sum(calls for calls, _ in totals.values())
+    all_own = sum(own for _, own in totals.values())
+    lines.append(f"{all_calls / total_ticks:9.1f} {all_own * 1e6 / total_ticks:9.1f}  total")
     return "\n".join(lines)
 
 
