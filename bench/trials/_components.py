@@ -55,6 +55,14 @@ class Bookkeeping:
         self.release = asyncio.Event()
         self.errors: list[str] = []
 
+    def new_trial_ids(self, prefix: str, trials: int) -> list[str]:
+        """Ids for ``trials`` new trials, each with its done event ready."""
+        batch = uuid.uuid4().hex[:8]
+        ids = [f"{prefix}-{batch}-{index}" for index in range(trials)]
+        for trial_id in ids:
+            self.done_event(trial_id)
+        return ids
+
     def done_event(self, trial_id: str) -> asyncio.Event:
         return self.all_finished.setdefault(trial_id, asyncio.Event())
 
@@ -157,11 +165,8 @@ async def _run_trials(
     game: Game, controller: Any, endpoint: str, trials: int, ticks: int, hold: bool
 ) -> list[str]:
     """Start ``trials`` trials together; return their ids."""
-    prefix = uuid.uuid4().hex[:8]
-    ids = [f"bench-{prefix}-{index}" for index in range(trials)]
+    ids = game.new_trial_ids("bench", trials)
     params = game.params(endpoint, ticks, hold)
-    for trial_id in ids:
-        game.done_event(trial_id)
     started = await asyncio.gather(
         *(controller.start_trial(trial_id_requested=i, trial_params=params) for i in ids)
     )

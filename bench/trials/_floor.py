@@ -41,7 +41,6 @@ import json
 import sys
 import time
 import traceback
-import uuid
 from typing import Any, TypeAlias
 
 import grpc
@@ -120,7 +119,9 @@ class Game(Bookkeeping):
         read, write = context.read, context.write
         count_of = self.pb2.Count
         try:
-            init = await _env_init(context)
+            init: environment_pb2.EnvInitialInput | None = await _read_init(
+                context, _ENV_HEARTBEAT, _ENV_LAST_ACK, "environment"
+            )
             if init is None:
                 return
             ticks = self.pb2.EnvConfig.FromString(init.config.content).ticks
@@ -182,7 +183,9 @@ class Game(Bookkeeping):
         tick_of, count_of = self.pb2.Tick, self.pb2.Count
         name = "?"
         try:
-            init = await _actor_init(context)
+            init: common_pb2.ActorInitialInput | None = await _read_init(
+                context, _ACTOR_HEARTBEAT, _ACTOR_LAST_ACK, "actor"
+            )
             if init is None:
                 return
             name = init.actor_name
@@ -270,8 +273,11 @@ class Game(Bookkeeping):
         )
 
 
-async def _env_init(context: EnvContext) -> environment_pb2.EnvInitialInput | None:
-    """Read up to the environment's ``init_input``; ``None`` if the trial ends before."""
+async def _read_init(
+    context: EnvContext | ActorContext, heartbeat: Any, last_ack: Any, what: str
+) -> Any | None:
+    """Read up to the ``init_input`` of an environment's or actor's stream (answering
+    ``heartbeat`` and ``last_ack``); ``None`` if the trial ends before."""
     while True:
         message = await context.read()
         if message is _EOF:
@@ -280,32 +286,13 @@ async def _env_init(context: EnvContext) -> environment_pb2.EnvInitialInput | No
         if state == _NORMAL and message.WhichOneof("data") == "init_input":
             return message.init_input
         if state == _HEARTBEAT:
-            await context.write(_ENV_HEARTBEAT)
+            await context.write(heartbeat)
         elif state == _LAST:
-            await context.write(_ENV_LAST_ACK)
+            await context.write(last_ack)
         elif state == _END:
             return None
         else:
-            raise ProtocolError(f"environment: {message} before init")
-
-
-async def _actor_init(context: ActorContext) -> common_pb2.ActorInitialInput | None:
-    """Read up to the actor's ``init_input``; ``None`` if the trial ends before."""
-    while True:
-        message = await context.read()
-        if message is _EOF:
-            return None
-        state = message.state
-        if state == _NORMAL and message.WhichOneof("data") == "init_input":
-            return message.init_input
-        if state == _HEARTBEAT:
-            await context.write(_ACTOR_HEARTBEAT)
-        elif state == _LAST:
-            await context.write(_ACTOR_LAST_ACK)
-        elif state == _END:
-            return None
-        else:
-            raise ProtocolError(f"actor: {message} before init")
+            raise ProtocolError(f"{what}: {message} before init")
 
 
 class _Served:
@@ -351,11 +338,8 @@ async def _run_trials(
     hold: bool,
 ) -> list[str]:
     """Start ``trials`` trials together; return their ids."""
-    prefix = uuid.uuid4().hex[:8]
-    ids = [f"floor-{prefix}-{index}" for index in range(trials)]
+    ids = game.new_trial_ids("floor", trials)
     params = game.trial_params(endpoint, ticks, hold)
-    for trial_id in ids:
-        game.done_event(trial_id)
     replies = await asyncio.gather(
         *(
             lifecycle.StartTrial(
